@@ -1,0 +1,32 @@
+# The README's two commands, and a few more. The build itself is Meson + Ninja.
+BUILD ?= build
+DATA ?= data
+LISTEN ?= 127.0.0.1:5000
+
+.PHONY: all deps build run test test-unit test-scenario clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=true $(MESON_EXTRA)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	$(BUILD)/hearthd --dev --listen $(LISTEN) --data $(DATA)
+
+test: build
+	@./tests/run-all.sh $(BUILD)
+
+test-unit: build
+	meson test -C $(BUILD) --print-errorlogs
+
+test-scenario: build
+	HEARTH_BUILD=$(abspath $(BUILD)) ./tests/scenario/run.sh
+
+clean:
+	rm -rf $(BUILD)

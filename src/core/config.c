@@ -1,0 +1,363 @@
+#include "core/config.h"
+
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/strx.h"
+
+const char *const quota_resource_names[QUOTA_RESOURCES] = {
+    "instances", "cores", "ram", "key_pairs", "metadata_items", "server_groups",
+    "server_group_members", "gigabytes", "volumes", "snapshots", "gpus", "images",
+};
+
+/* The provider's published tiers (../shared/design.md); RAM in MiB (64 GB -> 65536). */
+static const int64_t default_tiers[4][QUOTA_RESOURCES] = {
+    {0},
+    {10, 20, 65536, 100, 128, 10, 10, 1000, 100, 100, 0, 50},
+    {50, 200, 1048576, 100, 128, 10, 10, 10000, 1000, 1000, 8, 200},
+    {200, 500, 2097152, 100, 128, 10, 10, 50000, 5000, 5000, 32, 1000},
+};
+
+int quota_resource_index(const char *name)
+{
+    for (int i = 0; i < QUOTA_RESOURCES; i++)
+        if (strcmp(quota_resource_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    str_copy(cfg->region, "RegionOne", sizeof(cfg->region));
+    str_copy(cfg->listen, "127.0.0.1:5000", sizeof(cfg->listen));
+    cfg->threads = 4;
+    cfg->conn_limit = 1024;
+    cfg->per_ip_limit = 512;
+    cfg->timeout_s = 30;
+    cfg->max_body = 1 << 20;
+    cfg->token_ttl_s = 3600;
+    cfg->argon2_ops = 2;
+    cfg->argon2_mem_mib = 64;
+    cfg->image_max_bytes = (int64_t)10 << 30;
+    cfg->image_max_per_project = 50;
+    memcpy(cfg->tier_limits, default_tiers, sizeof(default_tiers));
+    cfg->sim_spawn_ms = 300;
+    cfg->sim_power_ms = 100;
+    cfg->sim_delete_ms = 100;
+    cfg->conductor_tick_ms = 50;
+    str_copy(cfg->weigher, "spread", sizeof(cfg->weigher));
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    if (str_ieq(v, "true") || str_ieq(v, "yes") || str_ieq(v, "1")) {
+        *out = true;
+        return true;
+    }
+    if (str_ieq(v, "false") || str_ieq(v, "no") || str_ieq(v, "0")) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+static bool parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
+{
+    return str_to_i64(v, min, max, out);
+}
+
+#define TAKE_INT(field, min, max)                                                                 \
+    do {                                                                                          \
+        int64_t x_;                                                                               \
+        if (!parse_int(value, min, max, &x_))                                                     \
+            return bad(cfg, section, name, value);                                                \
+        field = x_;                                                                               \
+    } while (0)
+#define TAKE_STR(field)                                                                           \
+    do {                                                                                          \
+        if (str_copy(field, value, sizeof(field)) >= sizeof(field))                               \
+            return bad(cfg, section, name, value);                                                \
+    } while (0)
+#define TAKE_BOOL(field)                                                                          \
+    do {                                                                                          \
+        if (!parse_bool(value, &field))                                                           \
+            return bad(cfg, section, name, value);                                                \
+    } while (0)
+
+static int bad(struct config *cfg, const char *section, const char *name, const char *value)
+{
+    if (!cfg->error[0])
+        snprintf(cfg->error, sizeof(cfg->error), "Invalid value '%.64s' for '%.64s' in [%.64s].",
+                 value, name, section);
+    return 0;
+}
+
+static int unknown(struct config *cfg, const char *section, const char *name)
+{
+    if (!cfg->error[0])
+        snprintf(cfg->error, sizeof(cfg->error), "Unknown key '%.64s' in [%.64s].", name, section);
+    return 0;
+}
+
+/* Finds or appends the item named arg in an array of items of size sz. */
+static void *item(void *base, int *n, size_t sz, const char *arg, struct config *cfg,
+                  const char *section)
+{
+    char *p = base;
+    for (int i = 0; i < *n; i++)
+        if (strcmp(p + (size_t)i * sz, arg) == 0)
+            return p + (size_t)i * sz;
+    if (*n >= CFG_MAX_ITEMS || !*arg || strlen(arg) >= CFG_NAME) {
+        if (!cfg->error[0])
+            snprintf(cfg->error, sizeof(cfg->error), "Too many or badly named sections [%.64s].",
+                     section);
+        return NULL;
+    }
+    char *it = p + (size_t)(*n)++ * sz;
+    memset(it, 0, sz);
+    str_copy(it, arg, CFG_NAME); /* every item struct starts with its name */
+    return it;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct config *cfg = user;
+    char kind[CFG_NAME] = "", arg[CFG_NAME] = "";
+    const char *sp = strchr(section, ' ');
+    if (sp) {
+        size_t k = (size_t)(sp - section);
+        if (k >= sizeof(kind) || strlen(sp + 1) >= sizeof(arg))
+            return bad(cfg, section, name, value);
+        memcpy(kind, section, k);
+        kind[k] = '\0';
+        str_copy(arg, sp + 1, sizeof(arg));
+    } else if (str_copy(kind, section, sizeof(kind)) >= sizeof(kind)) {
+        return bad(cfg, section, name, value);
+    }
+
+    if (strcmp(kind, "region") == 0) {
+        if (strcmp(name, "name") == 0)
+            TAKE_STR(cfg->region);
+        else if (strcmp(name, "public_url") == 0)
+            TAKE_STR(cfg->public_url);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "api") == 0) {
+        if (strcmp(name, "listen") == 0)
+            TAKE_STR(cfg->listen);
+        else if (strcmp(name, "threads") == 0)
+            TAKE_INT(cfg->threads, 1, 64);
+        else if (strcmp(name, "connection_limit") == 0)
+            TAKE_INT(cfg->conn_limit, 1, 100000);
+        else if (strcmp(name, "per_address_limit") == 0)
+            TAKE_INT(cfg->per_ip_limit, 0, 100000);
+        else if (strcmp(name, "timeout_s") == 0)
+            TAKE_INT(cfg->timeout_s, 1, 3600);
+        else if (strcmp(name, "max_body_bytes") == 0)
+            TAKE_INT(cfg->max_body, 1024, 64 << 20);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "identity") == 0) {
+        if (strcmp(name, "token_ttl_s") == 0)
+            TAKE_INT(cfg->token_ttl_s, 60, 7 * 86400);
+        else if (strcmp(name, "argon2_ops") == 0)
+            TAKE_INT(cfg->argon2_ops, 1, 10);
+        else if (strcmp(name, "argon2_mem_mib") == 0)
+            TAKE_INT(cfg->argon2_mem_mib, 8, 1024);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "image") == 0 && !arg[0]) {
+        if (strcmp(name, "max_bytes") == 0)
+            TAKE_INT(cfg->image_max_bytes, 1, INT64_MAX);
+        else if (strcmp(name, "max_per_project") == 0)
+            TAKE_INT(cfg->image_max_per_project, 1, 100000);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "tier") == 0) {
+        int64_t t;
+        int r = quota_resource_index(name);
+        if (!parse_int(arg, 1, 3, &t) || r < 0)
+            return unknown(cfg, section, name);
+        TAKE_INT(cfg->tier_limits[t][r], -1, INT64_MAX / 2);
+    } else if (strcmp(kind, "sim") == 0) {
+        if (strcmp(name, "spawn_ms") == 0)
+            TAKE_INT(cfg->sim_spawn_ms, 0, 600000);
+        else if (strcmp(name, "power_ms") == 0)
+            TAKE_INT(cfg->sim_power_ms, 0, 600000);
+        else if (strcmp(name, "delete_ms") == 0)
+            TAKE_INT(cfg->sim_delete_ms, 0, 600000);
+        else if (strcmp(name, "fail_rate") == 0) {
+            char *end;
+            double d = strtod(value, &end);
+            if (*end || d < 0 || d > 1)
+                return bad(cfg, section, name, value);
+            cfg->sim_fail_rate = d;
+        } else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "scheduler") == 0) {
+        if (strcmp(name, "weigher") == 0) {
+            if (strcmp(value, "spread") && strcmp(value, "pack"))
+                return bad(cfg, section, name, value);
+            TAKE_STR(cfg->weigher);
+        } else if (strcmp(name, "conductor_tick_ms") == 0)
+            TAKE_INT(cfg->conductor_tick_ms, 1, 10000);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "cluster") == 0) {
+        struct cfg_cluster *cl =
+            item(cfg->clusters, &cfg->nclusters, sizeof(*cl), arg, cfg, section);
+        if (!cl)
+            return 0;
+        if (strcmp(name, "cpu_model") == 0)
+            TAKE_STR(cl->cpu_model);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "hosts") == 0) {
+        struct cfg_hosts *h = item(cfg->hosts, &cfg->nhosts, sizeof(*h), arg, cfg, section);
+        if (!h)
+            return 0;
+        if (!h->count) {
+            h->count = 1;
+            h->cpu_ratio = 4.0;
+            h->ram_ratio = 1.0;
+            str_copy(h->kind, "compute", sizeof(h->kind));
+            str_copy(h->driver, "sim", sizeof(h->driver));
+        }
+        if (strcmp(name, "prefix") == 0)
+            TAKE_STR(h->prefix);
+        else if (strcmp(name, "count") == 0)
+            TAKE_INT(h->count, 1, 10000);
+        else if (strcmp(name, "kind") == 0) {
+            if (strcmp(value, "compute") && strcmp(value, "network"))
+                return bad(cfg, section, name, value);
+            TAKE_STR(h->kind);
+        } else if (strcmp(name, "az") == 0)
+            TAKE_STR(h->az);
+        else if (strcmp(name, "cluster") == 0)
+            TAKE_STR(h->cluster);
+        else if (strcmp(name, "cpu_model") == 0)
+            TAKE_STR(h->cpu_model);
+        else if (strcmp(name, "driver") == 0)
+            TAKE_STR(h->driver);
+        else if (strcmp(name, "vcpus") == 0)
+            TAKE_INT(h->vcpus, 1, 100000);
+        else if (strcmp(name, "ram_mb") == 0)
+            TAKE_INT(h->ram_mb, 1, INT64_MAX / 2);
+        else if (strcmp(name, "disk_gb") == 0)
+            TAKE_INT(h->disk_gb, 1, INT64_MAX / 2);
+        else if (strcmp(name, "cpu_allocation_ratio") == 0 ||
+                 strcmp(name, "ram_allocation_ratio") == 0) {
+            char *end;
+            double d = strtod(value, &end);
+            if (*end || d <= 0 || d > 64)
+                return bad(cfg, section, name, value);
+            *(name[0] == 'c' ? &h->cpu_ratio : &h->ram_ratio) = d;
+        } else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "flavor") == 0) {
+        struct cfg_flavor *f = item(cfg->flavors, &cfg->nflavors, sizeof(*f), arg, cfg, section);
+        if (!f)
+            return 0;
+        if (strcmp(name, "vcpus") == 0)
+            TAKE_INT(f->vcpus, 1, 4096);
+        else if (strcmp(name, "ram_mb") == 0)
+            TAKE_INT(f->ram_mb, 1, INT64_MAX / 2);
+        else if (strcmp(name, "disk_gb") == 0)
+            TAKE_INT(f->disk_gb, 0, INT64_MAX / 2);
+        else if (strcmp(name, "extra_specs") == 0)
+            TAKE_STR(f->extra_specs);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "image") == 0 && arg[0]) {
+        struct cfg_image *im = item(cfg->images, &cfg->nimages, sizeof(*im), arg, cfg, section);
+        if (!im)
+            return 0;
+        if (strcmp(name, "file") == 0)
+            TAKE_STR(im->file);
+        else if (strcmp(name, "generate_kb") == 0)
+            TAKE_INT(im->generate_kb, 1, 1 << 20);
+        else if (strcmp(name, "disk_format") == 0)
+            TAKE_STR(im->disk_format);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "network") == 0) {
+        struct cfg_network *n =
+            item(cfg->networks, &cfg->nnetworks, sizeof(*n), arg, cfg, section);
+        if (!n)
+            return 0;
+        if (strcmp(name, "subnet") == 0)
+            TAKE_STR(n->subnet);
+        else if (strcmp(name, "cidr") == 0)
+            TAKE_STR(n->cidr);
+        else if (strcmp(name, "shared") == 0)
+            TAKE_BOOL(n->shared);
+        else if (strcmp(name, "external") == 0)
+            TAKE_BOOL(n->external);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "router") == 0) {
+        struct cfg_router *rt = item(cfg->routers, &cfg->nrouters, sizeof(*rt), arg, cfg, section);
+        if (!rt)
+            return 0;
+        if (strcmp(name, "ha") == 0)
+            TAKE_BOOL(rt->ha);
+        else if (strcmp(name, "network") == 0)
+            TAKE_STR(rt->network);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "project") == 0) {
+        struct cfg_project *p =
+            item(cfg->projects, &cfg->nprojects, sizeof(*p), arg, cfg, section);
+        if (!p)
+            return 0;
+        if (!p->tier) {
+            p->tier = 1;
+            str_copy(p->role, "member", sizeof(p->role));
+        }
+        if (strcmp(name, "tier") == 0)
+            TAKE_INT(p->tier, 1, 3);
+        else if (strcmp(name, "user") == 0)
+            TAKE_STR(p->user);
+        else if (strcmp(name, "role") == 0) {
+            if (strcmp(value, "admin") && strcmp(value, "member") && strcmp(value, "reader"))
+                return bad(cfg, section, name, value);
+            TAKE_STR(p->role);
+        } else
+            return unknown(cfg, section, name);
+    } else {
+        if (!cfg->error[0])
+            snprintf(cfg->error, sizeof(cfg->error), "Unknown section [%.64s].", section);
+        return 0;
+    }
+    return 1;
+}
+
+int config_load(struct config *cfg, const char *path)
+{
+    int rc = ini_parse(path, on_key, cfg);
+    if (rc < 0) {
+        snprintf(cfg->error, sizeof(cfg->error), "Cannot read the configuration file '%.256s'.",
+                 path);
+        return -1;
+    }
+    if (rc > 0 || cfg->error[0]) {
+        if (!cfg->error[0])
+            snprintf(cfg->error, sizeof(cfg->error), "Syntax error on line %d.", rc);
+        return -1;
+    }
+    return 0;
+}
+
+int config_load_string(struct config *cfg, const char *text)
+{
+    int rc = ini_parse_string(text, on_key, cfg);
+    if (rc != 0 || cfg->error[0]) {
+        if (!cfg->error[0])
+            snprintf(cfg->error, sizeof(cfg->error), "Syntax error on line %d.", rc);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,105 @@
+#include "core/sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/host.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/strx.h"
+
+static enum sched_weigher weigher = SCHED_SPREAD;
+
+void sched_set_weigher(enum sched_weigher w)
+{
+    weigher = w;
+}
+
+static bool host_passes(const struct sched_host *h, const struct sched_request *rq)
+{
+    if (!h->enabled || !h->up)
+        return false;
+    if (rq->host && strcmp(rq->host, h->name) != 0)
+        return false;
+    if (rq->az && *rq->az && strcmp(rq->az, h->az) != 0)
+        return false;
+    if (rq->cpu_model && *rq->cpu_model && strcmp(rq->cpu_model, h->cpu_model) != 0)
+        return false;
+    if ((double)(h->vcpus_used + rq->vcpus) > (double)h->vcpus * h->cpu_ratio)
+        return false;
+    if ((double)(h->ram_used_mb + rq->ram_mb) > (double)h->ram_mb * h->ram_ratio)
+        return false;
+    if (h->disk_used_gb + rq->disk_gb > h->disk_gb)
+        return false;
+    return true;
+}
+
+int sched_choose(const struct sched_host *hosts, int n, const struct sched_request *rq,
+                 enum sched_weigher w)
+{
+    int best = -1;
+    double best_free = 0;
+    for (int i = 0; i < n; i++) {
+        if (!host_passes(&hosts[i], rq))
+            continue;
+        double free_ram = (double)hosts[i].ram_mb * hosts[i].ram_ratio - (double)hosts[i].ram_used_mb;
+        bool better = best < 0 || (w == SCHED_SPREAD ? free_ram > best_free : free_ram < best_free);
+        if (better) {
+            best = i;
+            best_free = free_ram;
+        }
+    }
+    return best;
+}
+
+int sched_pick(struct ctx *c, const struct sched_request *rq, char host_out[64])
+{
+    struct sq *q = sq_query(c,
+                            "SELECT h.name, h.az, h.cpu_model, h.enabled, h.last_seen >= ? AND "
+                            "h.forced_down = 0, h.vcpus, h.vcpus_used, h.ram_mb, h.ram_used_mb, "
+                            "h.disk_gb, h.disk_used_gb, h.cpu_ratio, h.ram_ratio, "
+                            "COALESCE(cl.cpu_model, '') FROM hosts h LEFT JOIN clusters cl ON "
+                            "cl.name = h.cluster WHERE h.kind = 'compute' AND h.enabled = 1",
+                            "I", clock_now_s() - HOST_DOWN_AFTER_S);
+    if (!q)
+        return -1;
+    size_t cap = 64, n = 0;
+    struct sched_host *hs = malloc(cap * sizeof(*hs));
+    int rc;
+    while (hs && (rc = sq_step(c, q)) == 1) {
+        if (n == cap) {
+            cap *= 2;
+            struct sched_host *grown = realloc(hs, cap * sizeof(*hs));
+            if (!grown) {
+                free(hs);
+                hs = NULL;
+                break;
+            }
+            hs = grown;
+        }
+        struct sched_host *h = &hs[n++];
+        str_copy(h->name, sq_text(q, 0), sizeof(h->name));
+        str_copy(h->az, sq_text(q, 1), sizeof(h->az));
+        /* A host of a cluster offers the cluster's model only if it reports it. */
+        const char *cluster_model = sq_text(q, 13);
+        str_copy(h->cpu_model, sq_text(q, 2), sizeof(h->cpu_model));
+        h->enabled = sq_int(q, 3) != 0;
+        h->up = sq_int(q, 4) != 0 && (!*cluster_model || strcmp(cluster_model, h->cpu_model) == 0);
+        h->vcpus = (int)sq_int(q, 5);
+        h->vcpus_used = (int)sq_int(q, 6);
+        h->ram_mb = sq_int(q, 7);
+        h->ram_used_mb = sq_int(q, 8);
+        h->disk_gb = sq_int(q, 9);
+        h->disk_used_gb = sq_int(q, 10);
+        h->cpu_ratio = sq_double(q, 11);
+        h->ram_ratio = sq_double(q, 12);
+    }
+    sq_done(q);
+    if (!hs)
+        return ctx_fail(c, 500, "Out of memory.");
+    int best = sched_choose(hs, (int)n, rq, weigher);
+    if (best >= 0)
+        str_copy(host_out, hs[best].name, 64);
+    free(hs);
+    return best >= 0 ? 0 : -1;
+}

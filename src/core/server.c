@@ -1,0 +1,385 @@
+#include "core/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/flavor.h"
+#include "core/host.h"
+#include "core/image.h"
+#include "core/network.h"
+#include "core/quota.h"
+#include "core/sched.h"
+#include "core/task.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strx.h"
+
+const char *server_status(const char *vm_state, const char *task_state)
+{
+    if (!vm_state)
+        return "UNKNOWN";
+    if (strcmp(vm_state, "building") == 0)
+        return "BUILD";
+    if (strcmp(vm_state, "active") == 0) {
+        if (task_state && strcmp(task_state, "rebooting") == 0)
+            return "REBOOT";
+        if (task_state && strcmp(task_state, "rebooting_hard") == 0)
+            return "HARD_REBOOT";
+        return "ACTIVE";
+    }
+    if (strcmp(vm_state, "stopped") == 0)
+        return "SHUTOFF";
+    if (strcmp(vm_state, "suspended") == 0)
+        return "SUSPENDED";
+    if (strcmp(vm_state, "error") == 0)
+        return "ERROR";
+    if (strcmp(vm_state, "deleted") == 0)
+        return "DELETED";
+    return "UNKNOWN";
+}
+
+static int check_name(struct ctx *c, const char *name)
+{
+    if (!name || !*name || strlen(name) > 255 || !str_is_clean_utf8(name))
+        return ctx_fail(c, 400, "Invalid input for field 'name': it must be 1 to 255 printable "
+                                "characters.");
+    if (name[0] == ' ' || name[strlen(name) - 1] == ' ')
+        return ctx_fail(c, 400, "Invalid input for field 'name': leading or trailing spaces.");
+    return 0;
+}
+
+/* Everything that can be checked before the transaction. */
+static int validate(struct ctx *c, const struct server_request *rq, json_t **flavor_out,
+                    json_t **image_out)
+{
+    if (ctx_need_writer(c) < 0 || check_name(c, rq->name) < 0)
+        return -1;
+    if (rq->min_count < 1 || rq->max_count < rq->min_count || rq->max_count > SERVER_MAX_COUNT)
+        return ctx_fail(c, 400, "min_count and max_count must satisfy 1 <= min_count <= "
+                                "max_count <= %d.", SERVER_MAX_COUNT);
+    if (rq->forced_host && !ctx_is_admin(c))
+        return ctx_fail(c, 403, "Policy does not allow choosing the host: it needs the admin "
+                                "role.");
+    if (rq->user_data && strlen(rq->user_data) > SERVER_USER_DATA_MAX)
+        return ctx_fail(c, 400, "user_data is longer than %d bytes.", SERVER_USER_DATA_MAX);
+    if (rq->metadata && json_object_size(rq->metadata) > 128)
+        return ctx_fail(c, 403, "Quota exceeded for metadata_items: at most 128 items.");
+    if (!rq->flavor_ref)
+        return ctx_fail(c, 400, "Missing flavorRef attribute.");
+    json_t *flavor = flavor_find(c, rq->flavor_ref);
+    if (!flavor)
+        return -1;
+    if (json_integer_value(json_object_get(flavor, "disabled"))) {
+        json_decref(flavor);
+        return ctx_fail(c, 400, "Flavor %s is disabled.", rq->flavor_ref);
+    }
+    json_t *image = NULL;
+    if (!rq->image_ref || !*rq->image_ref) {
+        json_decref(flavor);
+        return ctx_fail(c, 400, "Missing imageRef attribute (boot from volume is not offered).");
+    }
+    image = image_get(c, rq->image_ref);
+    if (!image) {
+        ctx_clear(c);
+        json_decref(flavor);
+        return ctx_fail(c, 400, "Image %s could not be found.", rq->image_ref);
+    }
+    if (strcmp(json_string_value(json_object_get(image, "status")), "active") != 0) {
+        json_decref(flavor);
+        json_decref(image);
+        return ctx_fail(c, 400, "Image %s is not active.", rq->image_ref);
+    }
+    if (rq->key_name) {
+        int64_t n = 0;
+        if (sq_scalar(c, &n, 0, "SELECT COUNT(*) FROM keypairs WHERE user_id = ? AND name = ?",
+                      "ss", c->who.user_id, rq->key_name) < 0 ||
+            (!n && ctx_fail(c, 400, "Invalid key_name provided.") < 0)) {
+            json_decref(flavor);
+            json_decref(image);
+            return -1;
+        }
+    }
+    for (int i = 0; i < rq->nnetworks; i++) {
+        json_t *net = net_network_get(c, rq->networks[i]);
+        if (!net) {
+            ctx_clear(c);
+            json_decref(flavor);
+            json_decref(image);
+            return ctx_fail(c, 400, "Network %s could not be found.", rq->networks[i]);
+        }
+        json_decref(net);
+    }
+    if (rq->az && *rq->az) {
+        int64_t n = 0;
+        if (sq_scalar(c, &n, 0, "SELECT COUNT(*) FROM hosts WHERE az = ? AND kind = 'compute'",
+                      "s", rq->az) < 0 ||
+            (!n && ctx_fail(c, 400, "The requested availability zone is not available") < 0)) {
+            json_decref(flavor);
+            json_decref(image);
+            return -1;
+        }
+    }
+    *flavor_out = flavor;
+    *image_out = image;
+    return 0;
+}
+
+int server_create(struct ctx *c, const struct server_request *rq, char *first_id_out,
+                  char *reservation_out)
+{
+    json_t *flavor = NULL, *image = NULL;
+    if (validate(c, rq, &flavor, &image) < 0)
+        return -1;
+    const char *flavor_id = json_string_value(json_object_get(flavor, "id"));
+    const char *image_id = json_string_value(json_object_get(image, "id"));
+    int vcpus = (int)json_integer_value(json_object_get(flavor, "vcpus"));
+    int64_t ram = json_integer_value(json_object_get(flavor, "ram_mb"));
+    int64_t disk = json_integer_value(json_object_get(flavor, "disk_gb"));
+    int64_t eph = json_integer_value(json_object_get(flavor, "ephemeral_gb"));
+    const char *cpu_model =
+        json_string_value(json_object_get(json_object_get(flavor, "extra_specs"), "hw:cpu_model"));
+    char default_net[UUID_LEN + 1] = "";
+    char *meta = rq->metadata ? json_dumps(rq->metadata, JSON_COMPACT) : NULL;
+    char reservation[UUID_LEN + 1];
+    id_uuid(reservation);
+    int granted = 0, rc = -1;
+
+    if (!rq->no_network && rq->nnetworks == 0 && net_default_network(c, default_net) < 0)
+        goto out;
+    if (store_begin(c) < 0)
+        goto out;
+    if (quota_claim_instances(c, c->who.project_id, rq->min_count, rq->max_count, vcpus, ram,
+                              &granted) < 0)
+        goto rollback;
+    int64_t now = clock_now_s();
+    for (int i = 0; i < granted; i++) {
+        char id[UUID_LEN + 1], name[300];
+        id_uuid(id);
+        if (granted > 1)
+            snprintf(name, sizeof(name), "%s-%d", rq->name, i + 1);
+        else
+            str_copy(name, rq->name, sizeof(name));
+        struct sched_request sr = {.vcpus = vcpus, .ram_mb = ram, .disk_gb = disk + eph,
+                                   .az = rq->az, .cpu_model = cpu_model,
+                                   .host = rq->forced_host};
+        char host[64] = "";
+        char az[64] = "";
+        bool placed = sched_pick(c, &sr, host) == 0;
+        if (!placed && c->status)
+            goto rollback;
+        if (placed) {
+            json_t *h = sq_one(c, "SELECT az FROM hosts WHERE name = ?", "s", host);
+            str_copy(az, h ? json_string_value(json_object_get(h, "az")) : "", sizeof(az));
+            json_decref(h);
+            if (host_account(c, host, +1, vcpus, ram, disk + eph) < 0)
+                goto rollback;
+        }
+        if (sq_exec(c,
+                    "INSERT INTO instances(id, name, project_id, user_id, flavor_id, flavor_name, "
+                    "vcpus, ram_mb, disk_gb, ephemeral_gb, swap_mb, image_id, key_name, host, az, "
+                    "vm_state, task_state, holds_quota, description, metadata, user_data, "
+                    "fault_code, fault_message, reservation_id, created_at, updated_at) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                    " ?, ?)",
+                    "ssssssiIIIIssssssbsssissII", id, name, c->who.project_id,
+                    c->who.user_id, flavor_id,
+                    json_string_value(json_object_get(flavor, "name")), vcpus, ram, disk, eph,
+                    json_integer_value(json_object_get(flavor, "swap_mb")), image_id,
+                    rq->key_name, placed ? host : NULL, placed ? az : (rq->az ? rq->az : ""),
+                    placed ? "building" : "error", placed ? "spawning" : NULL, placed,
+                    rq->description, meta ? meta : "{}", rq->user_data, placed ? 0 : 500,
+                    placed ? NULL
+                           : "No valid host was found. There are not enough hosts available.",
+                    reservation, now, now) < 0)
+            goto rollback;
+        /* A server that found no host is ERROR, holds no quota and gets no port. */
+        if (placed) {
+            int nn = rq->nnetworks ? rq->nnetworks : (default_net[0] ? 1 : 0);
+            for (int k = 0; k < nn; k++)
+                if (net_port_create_for_instance(c, rq->nnetworks ? rq->networks[k] : default_net,
+                                                 c->who.project_id, id, NULL) < 0)
+                    goto rollback;
+            if (task_add(c, TASK_SPAWN, id, host, NULL) < 0)
+                goto rollback;
+        }
+        if (i == 0)
+            str_copy(first_id_out, id, UUID_LEN + 1);
+    }
+    if (store_commit(c) < 0)
+        goto out;
+    str_copy(reservation_out, reservation, UUID_LEN + 1);
+    task_kick();
+    rc = 0;
+    goto out;
+rollback:
+    store_rollback();
+out:
+    free(meta);
+    json_decref(flavor);
+    json_decref(image);
+    return rc;
+}
+
+#define SERVER_COLS                                                                               \
+    "i.seq, i.id, i.name, i.project_id, i.user_id, i.flavor_id, i.flavor_name, i.vcpus, "         \
+    "i.ram_mb, i.disk_gb, i.ephemeral_gb, i.swap_mb, i.image_id, i.key_name, i.host, i.az, "       \
+    "i.vm_state, i.task_state, i.power_state, i.locked, i.description, i.metadata, i.fault_code, " \
+    "i.fault_message, i.reservation_id, i.created_at, i.updated_at, i.launched_at, "              \
+    "h.id AS host_id, h.last_seen AS host_last_seen"
+
+json_t *server_get(struct ctx *c, const char *id)
+{
+    json_t *s = NULL;
+    if (id_is_uuid(id))
+        s = sq_one(c,
+                   "SELECT " SERVER_COLS " FROM instances i LEFT JOIN hosts h ON h.name = i.host "
+                   "WHERE i.id = ? AND (? OR i.project_id = ?)",
+                   "sbs", id, ctx_is_admin(c), c->who.project_id);
+    if (!s && !c->status)
+        ctx_fail(c, 404, "Instance %s could not be found.", id);
+    return s;
+}
+
+json_t *server_list(struct ctx *c, const struct server_filter *f)
+{
+    bool admin = ctx_is_admin(c);
+    const char *project = c->who.project_id;
+    if (admin && f->all_tenants)
+        project = f->project_id; /* NULL = every project */
+    else if (admin && f->project_id)
+        project = f->project_id;
+    int64_t before = INT64_MAX;
+    if (f->marker) {
+        json_t *m = server_get(c, f->marker);
+        if (!m) {
+            ctx_clear(c);
+            ctx_fail(c, 400, "marker [%s] not found", f->marker);
+            return NULL;
+        }
+        before = json_integer_value(json_object_get(m, "seq"));
+        json_decref(m);
+    }
+    /* Status filter maps back to vm_state. */
+    const char *vm_state = NULL;
+    if (f->status) {
+        static const char *const map[][2] = {{"ACTIVE", "active"},   {"BUILD", "building"},
+                                             {"SHUTOFF", "stopped"}, {"SUSPENDED", "suspended"},
+                                             {"ERROR", "error"},     {"REBOOT", "active"},
+                                             {"HARD_REBOOT", "active"}, {"DELETED", "deleted"}};
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+            if (str_ieq(f->status, map[i][0]))
+                vm_state = map[i][1];
+        if (!vm_state)
+            return json_array(); /* Nova answers an unknown status with an empty list */
+    }
+    return sq_all(c,
+                  "SELECT " SERVER_COLS " FROM instances i LEFT JOIN hosts h ON h.name = i.host "
+                  "WHERE (? IS NULL OR i.project_id = ?) AND i.seq < ? "
+                  "AND (? IS NULL OR instr(i.name, ?) > 0) AND (? IS NULL OR i.vm_state = ?) "
+                  "AND (? IS NULL OR i.host = ?) AND (? IS NULL OR i.reservation_id = ?) "
+                  "ORDER BY i.seq DESC LIMIT ?",
+                  "ssIssssssssi", project, project, before, f->name, f->name, vm_state, vm_state,
+                  admin ? f->host : NULL, admin ? f->host : NULL, f->reservation_id,
+                  f->reservation_id, f->limit);
+}
+
+/* Loads the server for a change: visible, and not locked unless the caller is admin. */
+static json_t *load_for_change(struct ctx *c, const char *id, bool lock_matters)
+{
+    if (ctx_need_writer(c) < 0)
+        return NULL;
+    json_t *s = server_get(c, id);
+    if (s && lock_matters && json_integer_value(json_object_get(s, "locked")) &&
+        !ctx_is_admin(c)) {
+        ctx_fail(c, 409, "Instance %s is locked", id);
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
+int server_delete(struct ctx *c, const char *id)
+{
+    json_t *s = load_for_change(c, id, true);
+    if (!s)
+        return -1;
+    const char *host = json_string_value(json_object_get(s, "host"));
+    int rc = -1;
+    if (store_begin(c) < 0)
+        goto out;
+    /* Delete supersedes whatever the server was doing. */
+    if (sq_exec(c, "DELETE FROM tasks WHERE instance_id = ?", "s", id) < 0 ||
+        sq_exec(c, "UPDATE instances SET task_state = 'deleting', updated_at = ? WHERE id = ?",
+                "Is", clock_now_s(), id) < 0 ||
+        task_add(c, TASK_DELETE, id, host, NULL) < 0) {
+        store_rollback();
+        goto out;
+    }
+    rc = store_commit(c);
+    task_kick();
+out:
+    json_decref(s);
+    return rc;
+}
+
+struct action_rule {
+    const char *name;       /* as in Nova's conflict message */
+    const char *need;       /* vm_state the server must be in */
+    const char *task_state; /* set while it runs */
+    const char *arg;        /* the power op for the task */
+};
+
+static const struct action_rule rules[] = {
+    [SERVER_STOP] = {"stop", "active", "powering-off", "off"},
+    [SERVER_START] = {"start", "stopped", "powering-on", "on"},
+    [SERVER_REBOOT_SOFT] = {"reboot", "active", "rebooting", "reboot"},
+    [SERVER_REBOOT_HARD] = {"reboot", NULL, "rebooting_hard", "reboot"},
+    [SERVER_SUSPEND] = {"suspend", "active", "suspending", "suspend"},
+    [SERVER_RESUME] = {"resume", "suspended", "resuming", "resume"},
+};
+
+int server_action(struct ctx *c, const char *id, enum server_action a)
+{
+    bool is_lock = a == SERVER_LOCK || a == SERVER_UNLOCK;
+    json_t *s = load_for_change(c, id, !is_lock);
+    if (!s)
+        return -1;
+    int rc = -1;
+    const char *vm = json_string_value(json_object_get(s, "vm_state"));
+    const char *ts = json_string_value(json_object_get(s, "task_state"));
+    if (is_lock) {
+        rc = sq_exec(c, "UPDATE instances SET locked = ?, updated_at = ? WHERE id = ?", "bIs",
+                     a == SERVER_LOCK, clock_now_s(), id) < 0
+                 ? -1
+                 : 0;
+        goto out;
+    }
+    const struct action_rule *r = &rules[a];
+    bool state_ok = r->need ? strcmp(vm, r->need) == 0
+                            : (strcmp(vm, "active") == 0 || strcmp(vm, "stopped") == 0 ||
+                               strcmp(vm, "error") == 0 || strcmp(vm, "suspended") == 0);
+    if (ts && a != SERVER_REBOOT_HARD) {
+        ctx_fail(c, 409, "Cannot '%s' instance %s while it is in task_state %s", r->name, id, ts);
+        goto out;
+    }
+    if (!state_ok) {
+        ctx_fail(c, 409, "Cannot '%s' instance %s while it is in vm_state %s", r->name, id, vm);
+        goto out;
+    }
+    if (store_begin(c) < 0)
+        goto out;
+    if (sq_exec(c, "DELETE FROM tasks WHERE instance_id = ? AND kind = 'power'", "s", id) < 0 ||
+        sq_exec(c, "UPDATE instances SET task_state = ?, updated_at = ? WHERE id = ?", "sIs",
+                r->task_state, clock_now_s(), id) < 0 ||
+        task_add(c, TASK_POWER, id, json_string_value(json_object_get(s, "host")), r->arg) < 0) {
+        store_rollback();
+        goto out;
+    }
+    rc = store_commit(c);
+    task_kick();
+out:
+    json_decref(s);
+    return rc;
+}

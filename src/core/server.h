@@ -1,0 +1,53 @@
+/* Servers (instances): create with quota claim, scheduling, ports and a spawn task in
+ * one transaction; list, show, delete and power actions, each a persistent task. */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ctx.h"
+
+#define SERVER_MAX_COUNT 100   /* most servers one request may create */
+#define SERVER_MAX_NETWORKS 8
+#define SERVER_USER_DATA_MAX 65535
+
+struct server_request {
+    const char *name, *flavor_ref, *image_ref, *key_name, *az, *description, *user_data;
+    const char *networks[SERVER_MAX_NETWORKS]; /* network ids; none = the default network */
+    int nnetworks;
+    bool no_network;       /* "networks": "none" */
+    json_t *metadata;      /* borrowed, may be NULL */
+    int min_count, max_count;
+    const char *forced_host; /* admin only ("az:host") */
+};
+
+/* Creates the servers; first_id_out gets the first one's id and reservation_out the
+ * reservation id shared by all of them (both UUID_LEN + 1 bytes). */
+int server_create(struct ctx *c, const struct server_request *rq, char *first_id_out,
+                  char *reservation_out);
+
+/* Visible to the caller (own project; admin: any). NULL + 404 otherwise. */
+json_t *server_get(struct ctx *c, const char *id);
+
+struct server_filter {
+    const char *name;       /* substring match (Nova treats it as a regex) */
+    const char *status;     /* Nova status, e.g. ACTIVE */
+    const char *host;       /* admin */
+    const char *project_id; /* admin: another project's; all_tenants: NULL */
+    bool all_tenants;       /* admin */
+    const char *marker;
+    int limit;
+    const char *reservation_id;
+};
+json_t *server_list(struct ctx *c, const struct server_filter *f);
+
+int server_delete(struct ctx *c, const char *id);
+
+enum server_action {
+    SERVER_STOP, SERVER_START, SERVER_REBOOT_SOFT, SERVER_REBOOT_HARD, SERVER_SUSPEND,
+    SERVER_RESUME, SERVER_LOCK, SERVER_UNLOCK,
+};
+int server_action(struct ctx *c, const char *id, enum server_action a);
+
+/* Nova's status for a record's vm_state and task_state. */
+const char *server_status(const char *vm_state, const char *task_state);

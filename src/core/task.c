@@ -1,0 +1,355 @@
+#include "core/task.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/host.h"
+#include "core/network.h"
+#include "drivers/virt.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strx.h"
+
+static const char *const kind_names[] = {[TASK_SPAWN] = "spawn", [TASK_DELETE] = "delete",
+                                         [TASK_POWER] = "power"};
+
+static struct conductor_opts opts = {.tick_ms = 50, .timeout_ms = 600000};
+static pthread_t thread;
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake_cond = PTHREAD_COND_INITIALIZER;
+static bool running, kicked;
+
+int task_add(struct ctx *c, enum task_kind kind, const char *instance_id, const char *host,
+             const char *arg)
+{
+    return sq_exec(c, "INSERT INTO tasks(kind, instance_id, host, step, arg, due_ms, created_at) "
+                      "VALUES(?, ?, ?, 'start', ?, ?, ?)",
+                   "ssssII", kind_names[kind], instance_id, host, arg, clock_now_ms(),
+                   clock_now_s()) < 0
+               ? -1
+               : 0;
+}
+
+void task_kick(void)
+{
+    pthread_mutex_lock(&wake_lock);
+    kicked = true;
+    pthread_cond_signal(&wake_cond);
+    pthread_mutex_unlock(&wake_lock);
+}
+
+/* One task row, as the conductor reads it. */
+struct task_row {
+    int64_t id, created_at;
+    const char *kind, *instance_id, *host, *step, *arg, *driver, *vm_state;
+    struct virt_instance vi;
+    bool instance_exists;
+};
+
+static int set_step(struct ctx *c, int64_t id, const char *step, int64_t delay_ms)
+{
+    return sq_exec(c, "UPDATE tasks SET step = ?, due_ms = ?, attempts = attempts + 1 WHERE id = ?",
+                   "sII", step, clock_now_ms() + delay_ms, id) < 0
+               ? -1
+               : 0;
+}
+
+/* Ends a task in a transaction with its outcome. The task row must still exist:
+ * when a delete superseded it meanwhile, nothing is written. */
+
+
+static int finish_instance(struct ctx *c, struct task_row *t, const char *vm_state,
+                           int power_state, const char *fault)
+{
+    if (store_begin(c) < 0)
+        return -1;
+    int n = sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id);
+    if (n <= 0) {
+        store_rollback();
+        return n;
+    }
+    int64_t now = clock_now_s();
+    if (sq_exec(c, "UPDATE instances SET vm_state = ?, power_state = ?, task_state = NULL, "
+                   "fault_code = ?, fault_message = ?, updated_at = ?, launched_at = "
+                   "COALESCE(launched_at, CASE WHEN ? = 'active' THEN ? END) WHERE id = ?",
+                "siisIsIs", vm_state, power_state, fault ? 500 : 0, fault, now, vm_state, now,
+                t->instance_id) < 0) {
+        store_rollback();
+        return -1;
+    }
+    return store_commit(c);
+}
+
+static int finish_delete(struct ctx *c, struct task_row *t)
+{
+    if (store_begin(c) < 0)
+        return -1;
+    int n = sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id);
+    if (n <= 0) {
+        store_rollback();
+        return n;
+    }
+    if (net_ports_delete_for_instance(c, t->instance_id) < 0)
+        goto fail;
+    if (t->host && *t->host &&
+        host_account(c, t->host, -1, t->vi.vcpus, t->vi.ram_mb, t->vi.disk_gb) < 0)
+        goto fail;
+    if (sq_exec(c, "DELETE FROM instances WHERE id = ?", "s", t->instance_id) < 0)
+        goto fail;
+    return store_commit(c);
+fail:
+    store_rollback();
+    return -1;
+}
+
+static enum virt_state power_target(const char *arg)
+{
+    if (strcmp(arg, "off") == 0)
+        return VIRT_SHUTOFF;
+    if (strcmp(arg, "suspend") == 0)
+        return VIRT_SUSPENDED;
+    return VIRT_RUNNING;
+}
+
+static enum virt_power power_op(const char *arg)
+{
+    if (strcmp(arg, "off") == 0)
+        return VIRT_POWER_OFF;
+    if (strcmp(arg, "suspend") == 0)
+        return VIRT_SUSPEND;
+    if (strcmp(arg, "resume") == 0)
+        return VIRT_RESUME;
+    if (strcmp(arg, "reboot") == 0)
+        return VIRT_REBOOT;
+    return VIRT_POWER_ON;
+}
+
+static const char *vm_state_of(enum virt_state s)
+{
+    switch (s) {
+    case VIRT_RUNNING: return "active";
+    case VIRT_SHUTOFF: return "stopped";
+    case VIRT_SUSPENDED: return "suspended";
+    default: return "error";
+    }
+}
+
+static int run_task(struct ctx *c, struct task_row *t)
+{
+    const struct virt_driver *drv = virt_get(t->driver && *t->driver ? t->driver : "sim");
+    bool is_spawn = strcmp(t->kind, "spawn") == 0, is_delete = strcmp(t->kind, "delete") == 0;
+    if (!t->instance_exists)
+        return sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id) < 0 ? -1 : 0;
+    if (is_delete && (!t->host || !*t->host))
+        return finish_delete(c, t); /* never placed: nothing on any host */
+    if (!drv)
+        return finish_instance(c, t, "error", 0, "The host's virt driver is not available.");
+    bool timed_out = clock_now_ms() - t->created_at * 1000 > opts.timeout_ms;
+    bool start = strcmp(t->step, "start") == 0;
+    int rc = 0;
+
+    if (start) {
+        if (is_spawn)
+            rc = drv->spawn(c, &t->vi);
+        else if (is_delete)
+            rc = drv->destroy(c, t->host, t->instance_id);
+        else
+            rc = drv->power(c, t->host, t->instance_id, power_op(t->arg));
+        if (rc < 0) {
+            char fault[600];
+            snprintf(fault, sizeof(fault), "%s", c->msg);
+            ctx_clear(c);
+            log_warn(NULL, "Task %lld (%s of %s on %s) failed: %s", (long long)t->id, t->kind,
+                     t->instance_id, t->host, fault);
+            if (is_delete)
+                return set_step(c, t->id, "start", 1000);
+            return finish_instance(c, t, is_spawn ? "error" : t->vm_state, 0, fault);
+        }
+        return set_step(c, t->id, "wait", opts.tick_ms);
+    }
+
+    enum virt_state st;
+    char err[256] = "";
+    if (drv->state(c, t->host, t->instance_id, &st, err, sizeof(err)) < 0)
+        return -1;
+    if (is_delete) {
+        if (st == VIRT_GONE)
+            return finish_delete(c, t);
+        return set_step(c, t->id, timed_out ? "start" : "wait", opts.tick_ms);
+    }
+    if (is_spawn) {
+        if (st == VIRT_RUNNING)
+            return finish_instance(c, t, "active", 1, NULL);
+        if (st == VIRT_ERROR)
+            return finish_instance(c, t, "error", 0, err[0] ? err : "The build failed.");
+        if (st == VIRT_GONE)
+            return set_step(c, t->id, "start", 0); /* lost (host restarted): build again */
+        if (timed_out)
+            return finish_instance(c, t, "error", 0, "The build timed out.");
+        return set_step(c, t->id, "wait", opts.tick_ms);
+    }
+    enum virt_state want = power_target(t->arg);
+    if (st == want)
+        return finish_instance(c, t, vm_state_of(st), st == VIRT_RUNNING ? 1 : 4, NULL);
+    if (st == VIRT_GONE || st == VIRT_ERROR || timed_out)
+        return finish_instance(c, t, "error", 0, "The power operation failed on the host.");
+    return set_step(c, t->id, "wait", opts.tick_ms);
+}
+
+int conductor_pass(struct ctx *c)
+{
+    json_t *rows = sq_all(c,
+                          "SELECT t.id, t.kind, t.instance_id, t.host, t.step, t.arg, "
+                          "t.created_at, i.id IS NOT NULL AS exist, i.name, i.vcpus, i.ram_mb, "
+                          "i.disk_gb + i.ephemeral_gb AS disk, i.image_id, i.key_name, "
+                          "i.vm_state, h.driver, h.cpu_model FROM tasks t "
+                          "LEFT JOIN instances i ON i.id = t.instance_id "
+                          "LEFT JOIN hosts h ON h.name = t.host WHERE t.due_ms <= ? "
+                          "ORDER BY t.id LIMIT 500",
+                          "I", clock_now_ms());
+    if (!rows)
+        return -1;
+    size_t i;
+    json_t *r;
+    int handled = 0;
+#define S(k) json_string_value(json_object_get(r, k))
+#define N(k) json_integer_value(json_object_get(r, k))
+    json_array_foreach(rows, i, r) {
+        struct task_row t = {
+            .id = N("id"), .created_at = N("created_at"), .kind = S("kind"),
+            .instance_id = S("instance_id"), .host = S("host"), .step = S("step"),
+            .arg = S("arg"), .driver = S("driver"), .vm_state = S("vm_state"),
+            .instance_exists = N("exist") != 0,
+            .vi = {.id = S("instance_id"), .name = S("name"), .host = S("host"),
+                   .image_id = S("image_id"), .key_name = S("key_name"),
+                   .cpu_model = S("cpu_model"), .vcpus = (int)N("vcpus"),
+                   .ram_mb = N("ram_mb"), .disk_gb = N("disk")},
+        };
+        if (!t.arg)
+            t.arg = "";
+        if (run_task(c, &t) < 0) {
+            log_error(NULL, "Task %lld (%s of %s) could not advance: %s", (long long)t.id,
+                      t.kind, t.instance_id, c->msg);
+            ctx_clear(c);
+        }
+        handled++;
+    }
+#undef S
+#undef N
+    json_decref(rows);
+    return handled;
+}
+
+int conductor_heartbeat_sim_hosts(struct ctx *c)
+{
+    return sq_exec(c, "UPDATE hosts SET last_seen = ? WHERE driver = 'sim'", "I", clock_now_s()) <
+                   0
+               ? -1
+               : 0;
+}
+
+/* After a restart: the drivers learn the domains they should have, and every task
+ * waiting on an operation issues it again (operations are idempotent). */
+static int recover(struct ctx *c)
+{
+    json_t *rows = sq_all(c,
+                          "SELECT i.id, i.name, i.host, i.vcpus, i.ram_mb, i.vm_state, h.driver "
+                          "FROM instances i JOIN hosts h ON h.name = i.host "
+                          "WHERE i.vm_state IN ('active', 'stopped', 'suspended')",
+                          "");
+    if (!rows)
+        return -1;
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        const struct virt_driver *drv = virt_get(json_string_value(json_object_get(r, "driver")));
+        if (!drv || !drv->adopt)
+            continue;
+        const char *vm = json_string_value(json_object_get(r, "vm_state"));
+        struct virt_instance vi = {
+            .id = json_string_value(json_object_get(r, "id")),
+            .name = json_string_value(json_object_get(r, "name")),
+            .host = json_string_value(json_object_get(r, "host")),
+            .vcpus = (int)json_integer_value(json_object_get(r, "vcpus")),
+            .ram_mb = json_integer_value(json_object_get(r, "ram_mb")),
+        };
+        enum virt_state st = strcmp(vm, "active") == 0    ? VIRT_RUNNING
+                             : strcmp(vm, "stopped") == 0 ? VIRT_SHUTOFF
+                                                          : VIRT_SUSPENDED;
+        drv->adopt(c, &vi, st);
+    }
+    size_t adopted = json_array_size(rows);
+    json_decref(rows);
+    int redo = sq_exec(c, "UPDATE tasks SET step = 'start', due_ms = ? WHERE step = 'wait'", "I",
+                       clock_now_ms());
+    if (redo < 0)
+        return -1;
+    log_info(NULL, "Conductor recovered %zu domains and resumed %d tasks.", adopted, redo);
+    return 0;
+}
+
+static void *conductor_main(void *arg)
+{
+    struct ctx c = {.rid = "conductor"};
+    int64_t last_beat = 0;
+    for (;;) {
+        pthread_mutex_lock(&wake_lock);
+        bool go_on = running;
+        pthread_mutex_unlock(&wake_lock);
+        if (!go_on)
+            break;
+        if (clock_now_ms() - last_beat > 10000) {
+            conductor_heartbeat_sim_hosts(&c);
+            ctx_clear(&c);
+            last_beat = clock_now_ms();
+        }
+        int n = conductor_pass(&c);
+        ctx_clear(&c);
+        if (n >= 500)
+            continue;
+        pthread_mutex_lock(&wake_lock);
+        if (!kicked && running) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t ns = ts.tv_nsec + (int64_t)opts.tick_ms * 1000000;
+            ts.tv_sec += ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&wake_cond, &wake_lock, &ts);
+        }
+        kicked = false;
+        pthread_mutex_unlock(&wake_lock);
+    }
+    store_thread_done();
+    return NULL;
+}
+
+int conductor_start(const struct conductor_opts *o)
+{
+    opts = *o;
+    struct ctx c = {.rid = "conductor"};
+    if (conductor_heartbeat_sim_hosts(&c) < 0 || recover(&c) < 0)
+        return -1;
+    running = true;
+    if (pthread_create(&thread, NULL, conductor_main, NULL) != 0) {
+        running = false;
+        log_error(NULL, "Cannot start the conductor thread.");
+        return -1;
+    }
+    return 0;
+}
+
+void conductor_stop(void)
+{
+    pthread_mutex_lock(&wake_lock);
+    bool was = running;
+    running = false;
+    pthread_cond_signal(&wake_cond);
+    pthread_mutex_unlock(&wake_lock);
+    if (was)
+        pthread_join(thread, NULL);
+}

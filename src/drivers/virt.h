@@ -1,0 +1,63 @@
+/* The virt driver interface: the only code that touches a hypervisor. A table of
+ * function pointers with a name and a version (as libvirt's virHypervisorDriver);
+ * a NULL entry means "not supported" and maps to one uniform error (501).
+ *
+ * Every operation is idempotent and may complete later: the conductor calls an
+ * operation, then polls state() until the domain reaches the wanted state. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ctx.h"
+
+enum virt_state {
+    VIRT_GONE = 0,   /* no such domain on the host */
+    VIRT_BUILDING,
+    VIRT_RUNNING,
+    VIRT_SHUTOFF,
+    VIRT_SUSPENDED,
+    VIRT_ERROR,
+};
+
+enum virt_power { VIRT_POWER_ON, VIRT_POWER_OFF, VIRT_REBOOT, VIRT_SUSPEND, VIRT_RESUME };
+
+struct virt_instance {
+    const char *id, *name, *host, *image_id, *key_name, *cpu_model;
+    int vcpus;
+    int64_t ram_mb, disk_gb;
+};
+
+struct virt_host_stats {
+    double cpu_util;      /* 0..1 over the host's cores */
+    int running;
+};
+
+struct virt_driver {
+    const char *name;
+    int version;
+    /* Starts building the domain (no-op if it exists). */
+    int (*spawn)(struct ctx *c, const struct virt_instance *vi);
+    /* Starts removing the domain and its disks (no-op if gone). */
+    int (*destroy)(struct ctx *c, const char *host, const char *id);
+    int (*power)(struct ctx *c, const char *host, const char *id, enum virt_power op);
+    /* Current state; err (may be NULL) gets a reason when VIRT_ERROR. */
+    int (*state)(struct ctx *c, const char *host, const char *id, enum virt_state *out,
+                 char *err, size_t errlen);
+    /* After a restart of hearthd: tells the driver of a domain it should have. */
+    int (*adopt)(struct ctx *c, const struct virt_instance *vi, enum virt_state st);
+    int (*host_stats)(struct ctx *c, const char *host, struct virt_host_stats *out);
+    int (*console_log)(struct ctx *c, const char *host, const char *id, char **text_out);
+};
+
+/* Looks a driver up by name ("sim", later "libvirt"); NULL when unknown. */
+const struct virt_driver *virt_get(const char *name);
+
+struct virt_sim_opts {
+    int spawn_ms, power_ms, delete_ms;
+    double fail_rate; /* fraction of spawns that end in ERROR (fault injection) */
+};
+void virt_sim_configure(const struct virt_sim_opts *o);
+/* Fault injection for tests: the next n spawns on host fail. */
+void virt_sim_fail_next(const char *host, int n);
+extern const struct virt_driver virt_sim_driver;

@@ -1,0 +1,150 @@
+/* hearthd: the control plane. Reads the config, opens the store, bootstraps the
+ * region, starts the conductor and the HTTP front, and runs until SIGTERM/SIGINT. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/config.h"
+#include "core/identity.h"
+#include "core/image.h"
+#include "core/region.h"
+#include "core/sched.h"
+#include "core/task.h"
+#include "drivers/virt.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/strx.h"
+
+#ifndef HEARTH_DEV_CONFIG
+#define HEARTH_DEV_CONFIG "etc/hearth/dev.ini"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hearthd [--dev] [--config FILE] [--listen ADDR:PORT] [--data DIR]\n"
+               "               [--log-level debug|info|warn|error]\n"
+               "  --dev          load the dev region (%s)\n"
+               "  --config FILE  read FILE (after the dev region, when both are given)\n"
+               "  --listen       address to serve on (default 127.0.0.1:5000)\n"
+               "  --data DIR     data folder: database, images, clouds.yaml (default ./data)\n",
+            HEARTH_DEV_CONFIG);
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+        return 0;
+    log_error(NULL, "Cannot create the folder '%s': %s.", path, strerror(errno));
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option long_opts[] = {
+        {"dev", no_argument, NULL, 'd'},        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'}, {"data", required_argument, NULL, 'D'},
+        {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    bool dev = false;
+    const char *config_file = NULL, *listen = NULL, *data = "data";
+    int opt;
+    while ((opt = getopt_long(argc, argv, "dc:l:D:L:h", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case 'd': dev = true; break;
+        case 'c': config_file = optarg; break;
+        case 'l': listen = optarg; break;
+        case 'D': data = optarg; break;
+        case 'L':
+            if (strcmp(optarg, "debug") == 0) log_set_level(LOG_DEBUG);
+            else if (strcmp(optarg, "info") == 0) log_set_level(LOG_INFO);
+            else if (strcmp(optarg, "warn") == 0) log_set_level(LOG_WARN);
+            else if (strcmp(optarg, "error") == 0) log_set_level(LOG_ERROR);
+            else { usage(stderr); return 2; }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc || (!dev && !config_file)) {
+        usage(stderr);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        log_error(NULL, "libsodium failed to initialise.");
+        return 1;
+    }
+    static struct config cfg;
+    config_defaults(&cfg);
+    if ((dev && config_load(&cfg, HEARTH_DEV_CONFIG) < 0) ||
+        (config_file && config_load(&cfg, config_file) < 0)) {
+        log_error(NULL, "Configuration error: %s", cfg.error);
+        return 1;
+    }
+    if (listen)
+        str_copy(cfg.listen, listen, sizeof(cfg.listen));
+
+    /* Threads started below inherit this mask; main waits for the signals. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/images", data);
+    if (make_dir(data) < 0 || make_dir(path) < 0)
+        return 1;
+    snprintf(path, sizeof(path), "%s/hearth.db", data);
+    if (store_open(path) < 0)
+        return 1;
+    struct identity_opts io = {.token_ttl_s = cfg.token_ttl_s, .pw_ops = cfg.argon2_ops,
+                               .pw_mem = (size_t)cfg.argon2_mem_mib << 20};
+    identity_configure(&io);
+    snprintf(path, sizeof(path), "%s/images", data);
+    if (image_configure(path, cfg.image_max_bytes, cfg.image_max_per_project) < 0)
+        return 1;
+    struct virt_sim_opts so = {.spawn_ms = cfg.sim_spawn_ms, .power_ms = cfg.sim_power_ms,
+                               .delete_ms = cfg.sim_delete_ms, .fail_rate = cfg.sim_fail_rate};
+    virt_sim_configure(&so);
+    sched_set_weigher(strcmp(cfg.weigher, "pack") == 0 ? SCHED_PACK : SCHED_SPREAD);
+
+    char auth_url[512];
+    if (cfg.public_url[0])
+        snprintf(auth_url, sizeof(auth_url), "%s/identity", cfg.public_url);
+    else
+        snprintf(auth_url, sizeof(auth_url), "http://%s/identity", cfg.listen);
+    struct ctx c = {.rid = "bootstrap"};
+    if (region_bootstrap(&c, &cfg, data, auth_url) < 0) {
+        log_error(NULL, "The region could not be bootstrapped: %s", c.msg);
+        return 1;
+    }
+    struct conductor_opts co = {.tick_ms = cfg.conductor_tick_ms, .timeout_ms = 600000};
+    if (conductor_start(&co) < 0)
+        return 1;
+    struct http_opts ho = {.listen = cfg.listen, .threads = cfg.threads,
+                           .max_body = (size_t)cfg.max_body, .conn_limit = cfg.conn_limit,
+                           .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s};
+    if (http_start(&ho) < 0) {
+        conductor_stop();
+        return 1;
+    }
+    log_info(NULL, "hearthd is ready: region '%s', data in '%s'. Try: export "
+                   "OS_CLIENT_CONFIG_FILE=%s/clouds.yaml; openstack --os-cloud hearth-tier1 "
+                   "server list",
+             cfg.region, data, data);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info(NULL, "Stopping on signal %d.", sig);
+    http_stop();
+    conductor_stop();
+    store_close();
+    return 0;
+}

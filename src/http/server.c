@@ -1,0 +1,380 @@
+/* libmicrohttpd glue: one struct req per request; routing, token check,
+ * microversions, body limits, response headers and the access log line. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/identity.h"
+#include "http/http.h"
+#include "util/jsonx.h"
+#include "util/log.h"
+#include "util/strx.h"
+
+#define JSON_MAX_DEPTH 32
+
+static struct MHD_Daemon *daemon_handle;
+static struct http_opts options;
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char *req_query(struct req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *req_header(struct req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
+}
+
+static bool host_header_ok(const char *h)
+{
+    if (!h || !*h || strlen(h) > 255)
+        return false;
+    for (const char *p = h; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == ':' || *p == '[' || *p == ']'))
+            return false;
+    return true;
+}
+
+/* Reads the compute microversion headers; 406 when out of range or malformed. */
+static int parse_microversion(struct req *r)
+{
+    r->mv = COMPUTE_MV_MIN;
+    const char *v = NULL;
+    const char *h = req_header(r, "OpenStack-API-Version");
+    char buf[64];
+    if (h) {
+        /* "compute 2.60" (possibly among other services, comma-separated) */
+        const char *p = strstr(h, "compute");
+        if (p) {
+            p += 7;
+            while (*p == ' ')
+                p++;
+            size_t n = strcspn(p, ", ");
+            if (n >= sizeof(buf))
+                n = sizeof(buf) - 1;
+            memcpy(buf, p, n);
+            buf[n] = '\0';
+            v = buf;
+        }
+    }
+    if (!v)
+        v = req_header(r, "X-OpenStack-Nova-API-Version");
+    if (!v)
+        return 0;
+    if (str_ieq(v, "latest")) {
+        r->mv = COMPUTE_MV_MAX;
+        return 0;
+    }
+    int major, minor, n = 0;
+    if (sscanf(v, "%d.%d%n", &major, &minor, &n) != 2 || v[n] != '\0' || major < 0 || minor < 0 ||
+        major > 99 || minor > 999)
+        return ctx_fail(&r->c, 400, "Invalid microversion '%.32s'.", v);
+    int mv = MV(major, minor);
+    if (mv < COMPUTE_MV_MIN || mv > COMPUTE_MV_MAX)
+        return ctx_fail(&r->c, 406,
+                        "Version %d.%d is not supported by the API. Minimum is 2.1 and maximum is "
+                        "2.%d.",
+                        major, minor, COMPUTE_MV_MAX % 1000);
+    r->mv = mv;
+    return 0;
+}
+
+static const struct service_def *find_service(const char *url, const char **rest)
+{
+    const struct service_def *best = NULL;
+    size_t best_len = 0;
+    for (const struct service_def *s = api_services; s->prefix; s++) {
+        size_t n = strlen(s->prefix);
+        if (strncmp(url, s->prefix, n) == 0 && (url[n] == '\0' || url[n] == '/') && n >= best_len) {
+            best = s;
+            best_len = n;
+        }
+    }
+    if (best)
+        *rest = url + best_len;
+    return best;
+}
+
+/* First callback of a request: route, authenticate, check versions. Records errors
+ * on r->c and answers them; the body (if any) is then read and dropped. */
+static void begin(struct req *r, const char *url)
+{
+    const char *host = req_header(r, "Host");
+    snprintf(r->base_url, sizeof(r->base_url), "http://%s",
+             host_header_ok(host) ? host : options.listen);
+
+    if (strlen(url) >= sizeof(r->path)) {
+        reply_fail(r, 414, "The request path is too long.");
+        return;
+    }
+    const char *rest = "";
+    const struct service_def *svc = find_service(url, &rest);
+    if (!svc) {
+        reply_fail(r, 404, "The resource could not be found.");
+        return;
+    }
+    r->svc = svc->svc;
+    r->prefix = svc->prefix;
+    str_copy(r->path, rest, sizeof(r->path));
+    str_copy(r->segbuf, rest, sizeof(r->segbuf));
+    char *segs[REQ_MAX_SEGS];
+    int nsegs = router_split(r->segbuf, segs, REQ_MAX_SEGS);
+    bool known = false;
+    if (nsegs >= 0)
+        r->route = router_match(svc->routes, r->method, segs, nsegs, r->args, &r->nargs, &known);
+    if (!r->route) {
+        if (known)
+            reply_fail(r, 405, "The method %s is not allowed on this resource.", r->method);
+        else
+            reply_fail(r, 404, "The resource could not be found.");
+        return;
+    }
+    for (int i = 0; i < r->nargs; i++)
+        if (!str_is_clean_utf8(r->args[i]) || strlen(r->args[i]) > 255) {
+            reply_fail(r, 404, "The resource could not be found.");
+            return;
+        }
+    if (r->svc == SVC_COMPUTE && parse_microversion(r) < 0) {
+        reply_error(r);
+        return;
+    }
+    if (!(r->route->flags & R_PUBLIC)) {
+        const char *tok = req_header(r, "X-Auth-Token");
+        if (!tok || !*tok) {
+            reply_fail(r, 401, "The request you have made requires authentication.");
+            return;
+        }
+        if (identity_validate(&r->c, tok, &r->c.who) < 0) {
+            reply_error(r);
+            return;
+        }
+    }
+    if (r->route->flags & R_STREAM) {
+        r->phase = STREAM_BEGIN;
+        if (r->route->fn(r) < 0 || r->answered) {
+            if (!r->answered)
+                reply_error(r);
+        }
+    }
+}
+
+static void add_headers(struct req *r, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "X-Openstack-Request-Id", r->rid);
+    if (r->svc == SVC_COMPUTE) {
+        char v[32];
+        MHD_add_response_header(resp, "X-Compute-Request-Id", r->rid);
+        snprintf(v, sizeof(v), "compute %d.%d", r->mv / 1000, r->mv % 1000);
+        MHD_add_response_header(resp, "OpenStack-API-Version", v);
+        MHD_add_response_header(resp, "X-OpenStack-Nova-API-Version", v + 8);
+        MHD_add_response_header(resp, "Vary", "OpenStack-API-Version, X-OpenStack-Nova-API-Version");
+    }
+    for (int i = 0; i < r->nhdr; i++)
+        MHD_add_response_header(resp, r->hdr[i].name, r->hdr[i].value);
+}
+
+static enum MHD_Result respond(struct req *r)
+{
+    struct MHD_Response *resp;
+    if (!r->answered)
+        reply_fail(r, 500, "The server failed to answer the request.");
+    if (r->out_fd >= 0) {
+        resp = MHD_create_response_from_fd64(r->out_fd_size, r->out_fd);
+        r->out_fd = -1; /* MHD closes it */
+        MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+    } else if (r->out) {
+        char *s = json_dumps(r->out, JSON_COMPACT);
+        size_t n = s ? strlen(s) : 0;
+        resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, "Content-Type", "application/json");
+    } else if (r->out_raw) {
+        resp = MHD_create_response_from_buffer(r->out_len, r->out_raw, MHD_RESPMEM_MUST_FREE);
+        r->out_raw = NULL;
+        MHD_add_response_header(resp, "Content-Type", r->out_type ? r->out_type : "text/plain");
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    add_headers(r, resp);
+    enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static void finish_json(struct req *r)
+{
+    if (r->raw_len) {
+        json_error_t err;
+        r->body = json_loadb(r->raw, r->raw_len, JSON_REJECT_DUPLICATES,
+                             &err);
+        if (!r->body) {
+            reply_fail(r, 400, "The request body is not valid JSON: %s (line %d, column %d).",
+                       err.text, err.line, err.column);
+            return;
+        }
+        if (jx_depth(r->body) > JSON_MAX_DEPTH) {
+            reply_fail(r, 400, "The request body is nested deeper than %d levels.",
+                       JSON_MAX_DEPTH);
+            return;
+        }
+    }
+    if (r->route->fn(r) < 0 || !r->answered)
+        reply_error(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        r->conn = conn;
+        r->method = method;
+        r->out_fd = -1;
+        r->prefix = "";
+        r->started_us = mono_us();
+        char uuid[UUID_LEN + 1];
+        id_uuid(uuid);
+        snprintf(r->rid, sizeof(r->rid), "req-%s", uuid);
+        r->c.rid = r->rid;
+        begin(r, url);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->answered)
+            return MHD_YES; /* drain the body of a refused request */
+        if (r->route->flags & R_STREAM) {
+            r->phase = STREAM_DATA;
+            r->chunk = upload;
+            r->chunk_len = n;
+            if (r->route->fn(r) < 0 && !r->answered)
+                reply_error(r);
+            return MHD_YES;
+        }
+        if (r->raw_len + n > options.max_body) {
+            reply_fail(r, 413, "The request body is larger than the limit of %zu bytes.",
+                       options.max_body);
+            return MHD_YES;
+        }
+        if (r->raw_len + n + 1 > r->raw_cap) {
+            size_t cap = r->raw_cap ? r->raw_cap * 2 : 4096;
+            while (cap < r->raw_len + n + 1)
+                cap *= 2;
+            char *p = realloc(r->raw, cap);
+            if (!p) {
+                reply_fail(r, 500, "Out of memory.");
+                return MHD_YES;
+            }
+            r->raw = p;
+            r->raw_cap = cap;
+        }
+        memcpy(r->raw + r->raw_len, upload, n);
+        r->raw_len += n;
+        r->raw[r->raw_len] = '\0';
+        return MHD_YES;
+    }
+    if (!r->answered) {
+        if (r->route->flags & R_STREAM) {
+            r->phase = STREAM_END;
+            if (r->route->fn(r) < 0 || !r->answered)
+                reply_error(r);
+        } else {
+            finish_json(r);
+        }
+    }
+    return respond(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+    if (!r)
+        return;
+    if (r->route && (r->route->flags & R_STREAM) && r->stream) {
+        r->phase = STREAM_ABORT;
+        r->route->fn(r);
+    }
+    double ms = (double)(mono_us() - r->started_us) / 1000.0;
+    const struct caller *w = &r->c.who;
+    if (r->status >= 400)
+        log_info(r->rid, "%s %s%s -> %d %.1fms project=%s user=%s: %s", r->method,
+                 r->prefix, r->path, r->status, ms, w->project_id[0] ? w->project_id : "-",
+                 w->user_id[0] ? w->user_id : "-", r->c.msg);
+    else
+        log_debug(r->rid, "%s %s%s -> %d %.1fms project=%s", r->method, r->prefix, r->path,
+                  r->status, ms,
+                  w->project_id[0] ? w->project_id : "-");
+    json_decref(r->body);
+    json_decref(r->out);
+    free(r->raw);
+    free(r->out_raw);
+    if (r->out_fd >= 0)
+        close(r->out_fd);
+    free(r);
+    *con_cls = NULL;
+}
+
+int http_start(const struct http_opts *o)
+{
+    options = *o;
+    char host[256];
+    const char *colon = strrchr(o->listen, ':');
+    int64_t port;
+    if (!colon || (size_t)(colon - o->listen) >= sizeof(host) ||
+        !str_to_i64(colon + 1, 1, 65535, &port)) {
+        log_error(NULL, "Invalid listen address '%s': expected ADDR:PORT.", o->listen);
+        return -1;
+    }
+    memcpy(host, o->listen, (size_t)(colon - o->listen));
+    host[colon - o->listen] = '\0';
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        log_error(NULL, "Invalid listen address '%s': expected an IPv4 address.", o->listen);
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    daemon_handle = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+        MHD_OPTION_THREAD_POOL_SIZE, o->threads, MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_END);
+    if (!daemon_handle) {
+        log_error(NULL, "Cannot listen on %s.", o->listen);
+        return -1;
+    }
+    log_info(NULL, "Listening on http://%s with %u threads.", o->listen, o->threads);
+    return 0;
+}
+
+void http_stop(void)
+{
+    if (daemon_handle)
+        MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+}
