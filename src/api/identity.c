@@ -18,7 +18,7 @@
 #define ID_MAX_LEN 64
 #define DESCRIPTION_MAX_LEN 1024
 #define EMAIL_MAX_LEN 255
-#define URL_MAX 1024
+#define URL_MAX 1536 /* base_url (300) + "/identity" + path (1024) fits */
 
 /* ---- small helpers ---- */
 
@@ -110,7 +110,9 @@ static json_t *projects_of_user(struct ctx *c, const char *user_id)
     json_t *set = json_object();
     size_t i;
     json_t *a;
-    json_array_foreach(as, i, a) json_object_set_new(set, rec_str(a, "project_id"), json_true());
+    json_array_foreach(as, i, a) {
+        json_object_set_new(set, rec_str(a, "project_id"), json_true());
+    }
     json_decref(as);
     return set;
 }

@@ -44,7 +44,7 @@ struct response {
 
 struct cli {
     CURL *curl;
-    char base[URL_MAX];     /* hearth's base URL, no trailing slash */
+    char base[URL_MAX / 2]; /* hearth's base URL, no trailing slash; room left for paths */
     char token[TOKEN_MAX];  /* X-Auth-Token; wiped at exit */
     bool json;              /* -f json */
 };
@@ -145,6 +145,17 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Appends a header line to *list (which keeps it on failure); false when out of memory.
+ * curl copies the line, so line may be wiped afterwards. */
+static bool add_header(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(*list, line);
+    if (!l)
+        return false;
+    *list = l;
+    return true;
+}
+
 static void response_free(struct response *rp)
 {
     free(rp->body.data);
@@ -162,26 +173,13 @@ static int http_call(struct cli *cl, const char *method, const char *url, const 
     curl_easy_reset(h);
     char err[CURL_ERROR_SIZE] = "";
     char auth[TOKEN_MAX + 32];
-    struct curl_slist *hdrs = NULL, *tmp;
-    bool ok = true;
-
-    if ((tmp = curl_slist_append(hdrs, "Accept: application/json")))
-        hdrs = tmp;
-    else
-        ok = false;
-    if (ok && body) {
-        ok = (tmp = curl_slist_append(hdrs, "Content-Type: application/json")) != NULL;
-        if (ok)
-            hdrs = tmp;
-        ok = ok && (tmp = curl_slist_append(hdrs, "Expect:")) != NULL;
-        if (ok)
-            hdrs = tmp;
-    }
+    struct curl_slist *hdrs = NULL;
+    bool ok = add_header(&hdrs, "Accept: application/json");
+    if (ok && body)
+        ok = add_header(&hdrs, "Content-Type: application/json") && add_header(&hdrs, "Expect:");
     if (ok && with_token) {
         snprintf(auth, sizeof(auth), "X-Auth-Token: %s", cl->token);
-        ok = (tmp = curl_slist_append(hdrs, auth)) != NULL;
-        if (ok)
-            hdrs = tmp;
+        ok = add_header(&hdrs, auth);
         explicit_bzero(auth, sizeof(auth));
     }
     if (!ok) {
@@ -216,7 +214,9 @@ static int http_call(struct cli *cl, const char *method, const char *url, const 
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 
     CURLcode rc = curl_easy_perform(h);
+    /* The handle outlives hdrs and err. */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     curl_slist_free_all(hdrs);
     if (rp->body.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         fail_msg("The response from %s is larger than %zu bytes.", url, BODY_MAX);
@@ -292,7 +292,8 @@ static const char *env_or(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
-/* Copies url into out without trailing slashes; -1 when it does not fit. */
+/* Copies url into out (which may be url itself) without trailing slashes; -1 when it
+ * does not fit. */
 static int url_trim(const char *url, char *out, size_t size)
 {
     size_t n = strlen(url);
@@ -300,7 +301,7 @@ static int url_trim(const char *url, char *out, size_t size)
         n--;
     if (n >= size)
         return -1;
-    memcpy(out, url, n);
+    memmove(out, url, n);
     out[n] = '\0';
     return 0;
 }
@@ -667,13 +668,13 @@ int main(int argc, char **argv)
     bool have_base = false;
     const char *auth_url = getenv("OS_AUTH_URL");
     if (url_opt) {
-        if (url_trim(url_opt, cl.base, sizeof(cl.base) - 256) < 0 || !cl.base[0]) {
+        if (url_trim(url_opt, cl.base, sizeof(cl.base)) < 0 || !cl.base[0]) {
             fail_msg("The --url value is empty or too long.");
             return EXIT_USAGE;
         }
         have_base = true;
     } else if (auth_url && *auth_url) {
-        if (base_from_auth_url(auth_url, cl.base, sizeof(cl.base) - 256) < 0) {
+        if (base_from_auth_url(auth_url, cl.base, sizeof(cl.base)) < 0) {
             fail_msg("OS_AUTH_URL is too long.");
             return EXIT_USAGE;
         }

@@ -31,16 +31,16 @@
 #include "util/log.h"
 #include "util/strx.h"
 
-#define IMAGE_NAME_MAX 255        /* bytes, as every length below */
+#define IMAGE_NAME_MAX 255 /* bytes, as every length below */
 #define IMAGE_OWNER_MAX 64
 #define IMAGE_TAGS_MAX 128
 #define IMAGE_TAG_MAX 255
 #define IMAGE_PROPS_MAX 128
 #define IMAGE_PROP_KEY_MAX 255
 #define IMAGE_PROP_VALUE_MAX 4096
-#define IMAGE_MIN_MAX 2147483647  /* min_disk (GB) and min_ram (MB) */
+#define IMAGE_MIN_MAX 2147483647 /* min_disk (GB) and min_ram (MB) */
 #define IMAGE_PATH_MAX 4096
-#define IMAGE_STALE_PART_S 3600   /* a .part file untouched this long at start-up is a leftover */
+#define IMAGE_STALE_PART_S 3600 /* a .part file untouched this long at start-up is a leftover */
 #define IMAGE_IMPORT_CHUNK (1u << 20)
 #define IMAGE_LIST_MAX 10000
 
@@ -61,23 +61,22 @@ struct image_upload {
 };
 
 static const char *const visibilities[] = {"public", "private", "shared", "community", NULL};
-static const char *const disk_formats[] = {"ami", "ari", "aki",   "vhd", "vhdx",  "vmdk",
+static const char *const disk_formats[] = {"ami", "ari",   "aki", "vhd", "vhdx",  "vmdk",
                                            "raw", "qcow2", "vdi", "iso", "ploop", NULL};
 static const char *const container_formats[] = {"ami", "ari",    "aki",        "bare", "ovf",
                                                 "ova", "docker", "compressed", NULL};
-static const char *const statuses[] = {"queued",  "saving",         "active",
-                                       "killed",  "deleted",        "pending_delete",
-                                       "deactivated", "uploading",  "importing",
-                                       NULL};
+static const char *const statuses[] = {
+    "queued",         "saving",      "active",    "killed",    "deleted",
+    "pending_delete", "deactivated", "uploading", "importing", NULL};
 /* Attributes the server sets: no client may write them, as a field or a property. */
 static const char *const readonly_attrs[] = {
-    "id",         "status",     "checksum", "os_hash_algo", "os_hash_value", "size",
-    "virtual_size", "created_at", "updated_at", "self",       "file",          "schema",
-    "direct_url", "locations",  "deleted",  "deleted_at",   "stores",        NULL};
+    "id",           "status",     "checksum",   "os_hash_algo", "os_hash_value", "size",
+    "virtual_size", "created_at", "updated_at", "self",         "file",          "schema",
+    "direct_url",   "locations",  "deleted",    "deleted_at",   "stores",        NULL};
 /* Attributes with their own column: never stored as extra properties. */
-static const char *const base_attrs[] = {"name",     "visibility",  "protected",        "os_hidden",
-                                         "owner",    "min_disk",    "min_ram",          "tags",
-                                         "disk_format", "container_format", "member", NULL};
+static const char *const base_attrs[] = {
+    "name",    "visibility", "protected",   "os_hidden",        "owner",  "min_disk",
+    "min_ram", "tags",       "disk_format", "container_format", "member", NULL};
 
 static bool in_list(const char *s, const char *const *list)
 {
@@ -263,8 +262,10 @@ static int need_owner(struct ctx *c, json_t *row)
         return -1;
     if (ctx_is_admin(c) || strcmp(col(row, "owner"), c->who.project_id) == 0)
         return 0;
-    return ctx_fail(c, 403, "You are not permitted to change image %s: it belongs to another "
-                            "project.", col(row, "id"));
+    return ctx_fail(c, 403,
+                    "You are not permitted to change image %s: it belongs to another "
+                    "project.",
+                    col(row, "id"));
 }
 
 /* ---- validation ---- */
@@ -279,8 +280,7 @@ static int check_text(struct ctx *c, const char *field, const char *s, size_t ma
     return 0;
 }
 
-static int check_choice(struct ctx *c, const char *field, const char *v,
-                        const char *const *allowed)
+static int check_choice(struct ctx *c, const char *field, const char *v, const char *const *allowed)
 {
     if (!v || in_list(v, allowed))
         return 0;
@@ -301,8 +301,9 @@ static int check_visibility(struct ctx *c, const char *v, bool system)
     if (check_choice(c, "visibility", v, visibilities) < 0)
         return -1;
     if (strcmp(v, "public") == 0 && !system && !ctx_is_admin(c))
-        return ctx_fail(c, 403, "Policy does not allow this operation: only an admin may make an "
-                                "image public.");
+        return ctx_fail(c, 403,
+                        "Policy does not allow this operation: only an admin may make an "
+                        "image public.");
     return 0;
 }
 
@@ -330,7 +331,7 @@ static char *tags_text(struct ctx *c, json_t *tags)
     json_t *set = json_array();
     size_t i, j;
     json_t *t, *u;
-    json_array_foreach(tags, i, t) {
+    json_array_foreach (tags, i, t) {
         const char *s = json_string_value(t);
         if (!s || json_string_length(t) != strlen(s) || !*s) {
             ctx_fail(c, 400, "Invalid value for 'tags': every tag must be a non-empty string.");
@@ -339,7 +340,7 @@ static char *tags_text(struct ctx *c, json_t *tags)
         if (check_text(c, "tags", s, IMAGE_TAG_MAX) < 0)
             goto fail;
         bool seen = false;
-        json_array_foreach(set, j, u) {
+        json_array_foreach (set, j, u) {
             if (strcmp(json_string_value(u), s) == 0)
                 seen = true;
         }
@@ -378,7 +379,7 @@ static int props_apply(struct ctx *c, json_t *props, json_t *changes, bool allow
         return ctx_fail(c, 400, "Image properties must be a JSON object of strings.");
     const char *key;
     json_t *v;
-    json_object_foreach(changes, key, v) {
+    json_object_foreach (changes, key, v) {
         if (check_prop_key(c, key) < 0)
             return -1;
         if (json_is_null(v) && allow_remove) {
@@ -389,17 +390,19 @@ static int props_apply(struct ctx *c, json_t *props, json_t *changes, bool allow
         }
         const char *s = json_string_value(v);
         if (!s || json_string_length(v) != strlen(s))
-            return ctx_fail(c, 400, "Invalid value for property '%.255s': expected a string.",
-                            key);
+            return ctx_fail(c, 400, "Invalid value for property '%.255s': expected a string.", key);
         if (strlen(s) > IMAGE_PROP_VALUE_MAX || !str_is_clean_utf8(s))
-            return ctx_fail(c, 400, "Invalid value for property '%.255s': longer than %d bytes, "
-                                    "control characters or invalid UTF-8.",
+            return ctx_fail(c, 400,
+                            "Invalid value for property '%.255s': longer than %d bytes, "
+                            "control characters or invalid UTF-8.",
                             key, IMAGE_PROP_VALUE_MAX);
         json_object_set_new(props, key, json_string(s));
     }
     if (json_object_size(props) > IMAGE_PROPS_MAX)
-        return ctx_fail(c, 413, "Maximum number of image properties exceeded: %zu, at most %d "
-                                "allowed.", json_object_size(props), IMAGE_PROPS_MAX);
+        return ctx_fail(c, 413,
+                        "Maximum number of image properties exceeded: %zu, at most %d "
+                        "allowed.",
+                        json_object_size(props), IMAGE_PROPS_MAX);
     return 0;
 }
 
@@ -426,8 +429,10 @@ static int create(struct ctx *c, const struct image_spec *s, bool system, char *
     char id[UUID_LEN + 1];
     if (s->id) {
         if (strlen(s->id) != UUID_LEN || !id_is_uuid(s->id))
-            return ctx_fail(c, 400, "Invalid image ID '%.64s': expected a UUID such as "
-                                    "'0c5e7a7e-3b5d-4f1a-9c1e-2f8d6b4a1e3c'.", s->id);
+            return ctx_fail(c, 400,
+                            "Invalid image ID '%.64s': expected a UUID such as "
+                            "'0c5e7a7e-3b5d-4f1a-9c1e-2f8d6b4a1e3c'.",
+                            s->id);
         str_copy(id, s->id, sizeof(id));
     } else {
         id_uuid(id);
@@ -446,19 +451,22 @@ static int create(struct ctx *c, const struct image_spec *s, bool system, char *
         goto cleanup;
     if (!exempt) {
         int64_t held = 0;
-        if (sq_scalar(c, &held, 0, "SELECT COUNT(*) FROM images WHERE owner = ?", "s",
-                      s->owner) < 0)
+        if (sq_scalar(c, &held, 0, "SELECT COUNT(*) FROM images WHERE owner = ?", "s", s->owner) <
+            0)
             goto cleanup;
         if (held >= cfg.max_per_project) {
-            ctx_fail(c, 413, "Maximum number of images exceeded: project %s already has %lld of "
-                             "%d images.", s->owner, (long long)held, cfg.max_per_project);
+            ctx_fail(c, 413,
+                     "Maximum number of images exceeded: project %s already has %lld of "
+                     "%d images.",
+                     s->owner, (long long)held, cfg.max_per_project);
             goto cleanup;
         }
     }
     int64_t now = clock_now_s();
-    if (sq_exec(c, "INSERT INTO images(id, name, owner, visibility, status, disk_format, "
-                   "container_format, min_disk, min_ram, protected, tags, properties, created_at, "
-                   "updated_at) VALUES(?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    if (sq_exec(c,
+                "INSERT INTO images(id, name, owner, visibility, status, disk_format, "
+                "container_format, min_disk, min_ram, protected, tags, properties, created_at, "
+                "updated_at) VALUES(?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 "ssssssIIbssII", id, s->name, s->owner, vis, s->disk_format, s->container_format,
                 s->min_disk, s->min_ram, (int)s->protect, tags, props_txt, now, now) < 0) {
         if (store_last_was_conflict()) {
@@ -551,15 +559,14 @@ json_t *image_list(struct ctx *c, const char *name, const char *visibility, cons
 
 int image_update(struct ctx *c, const char *id, json_t *changes)
 {
-    static const char *const allowed[] = {"name",     "visibility",  "protected",
-                                          "min_disk", "min_ram",     "tags",
-                                          "disk_format", "container_format", "properties",
-                                          NULL};
+    static const char *const allowed[] = {
+        "name", "visibility",  "protected",        "min_disk",   "min_ram",
+        "tags", "disk_format", "container_format", "properties", NULL};
     if (!json_is_object(changes))
         return ctx_fail(c, 400, "The changes to an image must be a JSON object.");
     const char *key;
     json_t *v;
-    json_object_foreach(changes, key, v) {
+    json_object_foreach (changes, key, v) {
         if (!in_list(key, allowed))
             return ctx_fail(c, 400, "Image attribute '%.64s' cannot be changed.", key);
     }
@@ -623,8 +630,7 @@ int image_update(struct ctx *c, const char *id, json_t *changes)
         if (!(v = json_object_get(changes, formats[i])))
             continue;
         if (!queued) {
-            ctx_fail(c, 403, "Attribute '%s' can only be replaced for a queued image.",
-                     formats[i]);
+            ctx_fail(c, 403, "Attribute '%s' can only be replaced for a queued image.", formats[i]);
             goto cleanup;
         }
         const char *f = json_string_value(v);
@@ -653,9 +659,10 @@ int image_update(struct ctx *c, const char *id, json_t *changes)
             goto cleanup;
         }
     }
-    if (sq_exec(c, "UPDATE images SET name = ?, visibility = ?, protected = ?, min_disk = ?, "
-                   "min_ram = ?, disk_format = ?, container_format = ?, tags = ?, properties = ?, "
-                   "updated_at = ? WHERE id = ?",
+    if (sq_exec(c,
+                "UPDATE images SET name = ?, visibility = ?, protected = ?, min_disk = ?, "
+                "min_ram = ?, disk_format = ?, container_format = ?, tags = ?, properties = ?, "
+                "updated_at = ? WHERE id = ?",
                 "ssbIIssssIs", name, vis, prot, min_disk, min_ram, disk, cont,
                 tags ? tags : col(row, "tags"), props_txt ? props_txt : col(row, "properties"),
                 clock_now_s(), col(row, "id")) < 0)
@@ -713,8 +720,10 @@ cleanup:
 /* Puts a 'saving' image back to 'queued' (its upload failed); errors only go to c. */
 static void requeue(struct ctx *c, const char *id)
 {
-    sq_exec(c, "UPDATE images SET status = 'queued', updated_at = ? WHERE id = ? AND "
-               "status = 'saving'", "Is", clock_now_s(), id);
+    sq_exec(c,
+            "UPDATE images SET status = 'queued', updated_at = ? WHERE id = ? AND "
+            "status = 'saving'",
+            "Is", clock_now_s(), id);
 }
 
 /* Moves a queued image to 'saving' and opens its .part file. No caller checks. */
@@ -726,14 +735,18 @@ static struct image_upload *upload_start(struct ctx *c, const char *id, const ch
         return NULL;
     int n = 0;
     if (strcmp(status, "queued") == 0) {
-        n = sq_exec(c, "UPDATE images SET status = 'saving', updated_at = ? WHERE id = ? AND "
-                       "status = 'queued'", "Is", clock_now_s(), id);
+        n = sq_exec(c,
+                    "UPDATE images SET status = 'saving', updated_at = ? WHERE id = ? AND "
+                    "status = 'queued'",
+                    "Is", clock_now_s(), id);
         if (n < 0)
             return NULL;
     }
     if (n == 0) {
-        ctx_fail(c, 409, "Image %s takes no upload: its status is '%s', and only a queued image "
-                         "takes one.", id, status);
+        ctx_fail(c, 409,
+                 "Image %s takes no upload: its status is '%s', and only a queued image "
+                 "takes one.",
+                 id, status);
         return NULL;
     }
     struct image_upload *u = calloc(1, sizeof(*u));
@@ -809,7 +822,8 @@ int image_upload_end(struct ctx *c, struct image_upload *u)
     }
     u->fd = -1;
     if (synced < 0) {
-        log_error(c->rid, "Cannot sync the image file '%s': %s.", part, err_text(e, eb, sizeof(eb)));
+        log_error(c->rid, "Cannot sync the image file '%s': %s.", part,
+                  err_text(e, eb, sizeof(eb)));
         ctx_fail(c, 500, "The image store failed to write image %s.", u->id);
         goto cleanup;
     }
@@ -826,15 +840,18 @@ int image_upload_end(struct ctx *c, struct image_upload *u)
     if (store_begin(c) < 0)
         goto cleanup;
     in_tx = true;
-    int n = sq_exec(c, "UPDATE images SET status = 'active', size = ?, checksum = ?, "
-                       "hash_algo = 'sha512', hash_value = ?, updated_at = ? WHERE id = ? AND "
-                       "status = 'saving'",
+    int n = sq_exec(c,
+                    "UPDATE images SET status = 'active', size = ?, checksum = ?, "
+                    "hash_algo = 'sha512', hash_value = ?, updated_at = ? WHERE id = ? AND "
+                    "status = 'saving'",
                     "IssIs", u->size, md5_hex, sha_hex, clock_now_s(), u->id);
     if (n < 0)
         goto cleanup;
     if (n == 0) {
-        ctx_fail(c, 409, "Image %s was deleted or changed during the upload; the data was "
-                         "discarded.", u->id);
+        ctx_fail(c, 409,
+                 "Image %s was deleted or changed during the upload; the data was "
+                 "discarded.",
+                 u->id);
         goto cleanup;
     }
     if (rename(part, final) < 0) {
@@ -920,9 +937,8 @@ cleanup:
 
 /* Dev region start-up: an active image of this owner and name is kept (a restart must
  * not import it twice); a leftover of an import that died half-way is removed first. */
-int image_import_file(struct ctx *c, const char *owner, const char *name,
-                      const char *visibility, const char *disk_format, const char *path,
-                      char *id_out)
+int image_import_file(struct ctx *c, const char *owner, const char *name, const char *visibility,
+                      const char *disk_format, const char *path, char *id_out)
 {
     int rc = -1, fd = -1;
     char id[UUID_LEN + 1] = "", eb[128];
@@ -932,8 +948,10 @@ int image_import_file(struct ctx *c, const char *owner, const char *name,
     if (!name || !owner || !path)
         return ctx_fail(c, 400, "An imported image needs an owner, a name and a file.");
 
-    json_t *have = sq_one(c, "SELECT id FROM images WHERE owner = ? AND name = ? AND "
-                             "status = 'active' ORDER BY seq LIMIT 1", "ss", owner, name);
+    json_t *have = sq_one(c,
+                          "SELECT id FROM images WHERE owner = ? AND name = ? AND "
+                          "status = 'active' ORDER BY seq LIMIT 1",
+                          "ss", owner, name);
     if (have) {
         if (id_out)
             str_copy(id_out, col(have, "id"), UUID_LEN + 1);
@@ -942,13 +960,15 @@ int image_import_file(struct ctx *c, const char *owner, const char *name,
     }
     if (c->status)
         return -1;
-    rows = sq_all(c, "SELECT id FROM images WHERE owner = ? AND name = ? AND status IN "
-                     "('queued', 'saving')", "ss", owner, name);
+    rows = sq_all(c,
+                  "SELECT id FROM images WHERE owner = ? AND name = ? AND status IN "
+                  "('queued', 'saving')",
+                  "ss", owner, name);
     if (!rows)
         return -1;
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r) {
+    json_array_foreach (rows, i, r) {
         if (remove_image(c, col(r, "id")) < 0)
             goto cleanup;
     }

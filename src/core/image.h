@@ -31,8 +31,11 @@ struct image_spec {
     json_t *properties; /* object of strings, or NULL */
 };
 int image_create_spec(struct ctx *c, const struct image_spec *s, char *id_out);
-/* Visible to the caller: own, public, or admin. NULL + 404 otherwise. */
+/* Visible to the caller: own, public, community, or admin. NULL + 404 otherwise. */
 json_t *image_get(struct ctx *c, const char *id);
+/* Newest first, after marker (an image id; 400 when unknown), at most limit records.
+ * visibility NULL lists the caller's own and the public images (admin: all); "all"
+ * adds community images; a visibility value filters on it. NULL filters match all. */
 json_t *image_list(struct ctx *c, const char *name, const char *visibility, const char *status,
                    const char *marker, int limit);
 /* changes is an object with any of: name (string or null), visibility, protected (bool),

@@ -477,8 +477,8 @@ int net_subnet_create(struct ctx *c, const char *project_id, const char *network
     if (!id_is_uuid(network_id))
         return ctx_fail(c, 400, "Invalid input for network_id: '%.64s' is not a valid UUID.",
                         network_id ? network_id : "");
-    uint32_t net;
-    int prefix;
+    uint32_t net = 0;
+    int prefix = 0;
     if (cidr_parse(c, cidr, &net, &prefix) < 0)
         return -1;
     uint32_t bcast = net | ~prefix_mask(prefix);

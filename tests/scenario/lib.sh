@@ -402,7 +402,8 @@ start_hearthd() {
     return 0
 }
 
-# stop_hearthd: SIGTERM, wait up to 10 s, then SIGKILL.
+# stop_hearthd: SIGTERM, wait up to 10 s (a failure if that is not enough),
+# then SIGKILL.
 stop_hearthd() {
     [ -n "$HEARTHD_PID" ] || return 0
     local pid=$HEARTHD_PID i
@@ -413,7 +414,10 @@ stop_hearthd() {
         sleep 0.2
     done
     if kill -0 "$pid" 2>/dev/null; then
-        note "hearthd (pid $pid) ignored SIGTERM for 10 s; killing it"
+        LAST_CMD=
+        fail "hearthd (pid $pid) stops within 10 s of SIGTERM" \
+            "last lines of $HEARTH_DATA/hearthd.log:" \
+            "$(tail -n 5 "$HEARTH_DATA/hearthd.log" 2>/dev/null | sed 's/^/  /')"
         kill -KILL "$pid" 2>/dev/null
     fi
     wait "$pid" 2>/dev/null

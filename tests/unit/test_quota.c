@@ -42,7 +42,7 @@ static void tier_defaults_and_override(void **state)
     int64_t v;
     assert_int_equal(quota_limit(&c, pid, "instances", &v), 0);
     assert_int_equal(v, 10);
-    assert_int_equal(quota_limit(&c, pid, "ram", &v), 65536);
+    assert_int_equal(quota_limit(&c, pid, "ram", &v), 0);
     assert_int_equal(v, 65536);
     assert_int_equal(identity_project_set_tier(&c, pid, 2), 0);
     assert_int_equal(quota_limit(&c, pid, "instances", &v), 0);
