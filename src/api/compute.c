@@ -800,6 +800,13 @@ static int h_quota_update(struct req *r)
     return reply_json(r, 200, json_pack("{s:o}", "quota_set", view));
 }
 
+static int h_quota_delete(struct req *r)
+{
+    if (ctx_need_admin(&r->c) < 0 || quota_reset(&r->c, ARG(r, 0)) < 0)
+        return -1;
+    return reply_empty(r, 202);
+}
+
 /* ---- hypervisors, services, availability zones ---- */
 
 static json_t *hypervisor_view(struct req *r, json_t *h, bool detail)
@@ -831,9 +838,17 @@ static json_t *hypervisor_view(struct req *r, json_t *h, bool detail)
     json_object_set_new(o, "current_workload", json_integer(0));
     json_object_set_new(o, "running_vms", json_integer(INT(h, "instances")));
     json_object_set_new(o, "disk_available_least", json_integer(disk - du));
-    json_object_set_new(o, "cpu_info",
-                        json_pack("{s:s,s:s,s:s}", "model", STR(h, "cpu_model"), "vendor", "AMD",
-                                  "arch", "x86_64"));
+    /* An object from 2.28; below, the same object as a JSON-encoded string. */
+    json_t *cpu = json_pack("{s:s,s:s,s:s}", "model", STR(h, "cpu_model"), "vendor", "AMD",
+                            "arch", "x86_64");
+    if (r->mv >= MV(2, 28)) {
+        json_object_set_new(o, "cpu_info", cpu);
+    } else {
+        char *txt = json_dumps(cpu, JSON_COMPACT | JSON_SORT_KEYS);
+        json_object_set_new(o, "cpu_info", json_string(txt ? txt : "{}"));
+        free(txt);
+        json_decref(cpu);
+    }
     json_object_set_new(o, "service",
                         json_pack("{s:s,s:o,s:o}", "host", STR(h, "name"), "id",
                                   r->mv >= MV(2, 53) ? json_string(STR(h, "id"))
@@ -1137,6 +1152,64 @@ static int h_az_detail(struct req *r)
     return availability_zones(r, true);
 }
 
+/* Aggregates: each availability zone (datacentre) is one, read-only. */
+static json_t *aggregates(struct req *r)
+{
+    json_t *all = host_list(&r->c, "compute");
+    if (!all)
+        return NULL;
+    json_t *by_az = json_object(), *out = json_array();
+    size_t i;
+    json_t *h;
+    json_array_foreach(all, i, h) {
+        json_t *agg = json_object_get(by_az, STR(h, "az"));
+        if (!agg) {
+            agg = json_pack("{s:I,s:s,s:s,s:[],s:{s:s},s:o,s:n,s:b,s:n}", "id",
+                            (json_int_t)json_object_size(by_az) + 1, "name", STR(h, "az"),
+                            "availability_zone", STR(h, "az"), "hosts", "metadata",
+                            "availability_zone", STR(h, "az"), "created_at",
+                            iso_frac(INT(h, "created_at")), "updated_at", "deleted", 0,
+                            "deleted_at");
+            json_object_set_new(by_az, STR(h, "az"), agg);
+            json_array_append(out, agg);
+        }
+        json_array_append_new(json_object_get(agg, "hosts"), json_string(STR(h, "name")));
+    }
+    json_decref(all);
+    json_decref(by_az);
+    return out;
+}
+
+static int h_aggregates(struct req *r)
+{
+    if (ctx_need_admin(&r->c) < 0)
+        return -1;
+    json_t *out = aggregates(r);
+    return out ? reply_json(r, 200, json_pack("{s:o}", "aggregates", out)) : -1;
+}
+
+static int h_aggregate_show(struct req *r)
+{
+    if (ctx_need_admin(&r->c) < 0)
+        return -1;
+    json_t *out = aggregates(r);
+    if (!out)
+        return -1;
+    size_t i;
+    json_t *a;
+    json_array_foreach(out, i, a) {
+        char id[24];
+        snprintf(id, sizeof(id), "%lld", (long long)INT(a, "id"));
+        if (strcmp(id, ARG(r, 0)) == 0) {
+            json_t *body = json_pack("{s:O}", "aggregate", a);
+            json_decref(out);
+            return reply_json(r, 200, body);
+        }
+    }
+    json_decref(out);
+    return ctx_fail(&r->c, 404, "Aggregate %s could not be found.", ARG(r, 0));
+}
+
 const struct route compute_root_routes[] = {
     {"GET", "", h_versions, R_PUBLIC},
     {NULL, NULL, NULL, 0},
@@ -1169,6 +1242,9 @@ const struct route compute_routes[] = {
     {"GET", "/os-quota-sets/*/defaults", h_quota_defaults, 0},
     {"GET", "/os-quota-sets/*/detail", h_quota_detail, 0},
     {"PUT", "/os-quota-sets/*", h_quota_update, 0},
+    {"DELETE", "/os-quota-sets/*", h_quota_delete, 0},
+    {"GET", "/os-aggregates", h_aggregates, 0},
+    {"GET", "/os-aggregates/*", h_aggregate_show, 0},
     {"GET", "/os-hypervisors", h_hypervisors, 0},
     {"GET", "/os-hypervisors/detail", h_hypervisors_detail, 0},
     {"GET", "/os-hypervisors/statistics", h_hypervisor_stats, 0},

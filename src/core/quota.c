@@ -159,3 +159,14 @@ fail:
     store_rollback();
     return -1;
 }
+
+int quota_reset(struct ctx *c, const char *project_id)
+{
+    int64_t exists = 0;
+    if (sq_scalar(c, &exists, 0, "SELECT COUNT(*) FROM projects WHERE id = ?", "s", project_id) < 0)
+        return -1;
+    if (!exists)
+        return ctx_fail(c, 404, "Project %s could not be found.", project_id);
+    return sq_exec(c, "DELETE FROM quota_overrides WHERE project_id = ?", "s", project_id) < 0 ? -1
+                                                                                             : 0;
+}

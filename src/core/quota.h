@@ -26,4 +26,6 @@ int quota_claim_instances(struct ctx *c, const char *project_id, int want_min, i
                           int vcpus, int64_t ram_mb, int *granted);
 /* Sets overrides from {"resource": value} (value >= -1); 400 on unknown resources
  * when strict, otherwise ignores names it does not know (Nova's legacy keys). */
+/* Drops a project's overrides: its limits are its tier's again. */
+int quota_reset(struct ctx *c, const char *project_id);
 int quota_update(struct ctx *c, const char *project_id, json_t *changes);

@@ -249,6 +249,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->method = method;
         r->out_fd = -1;
+        r->mv = COMPUTE_MV_MIN;
         r->prefix = "";
         r->started_us = mono_us();
         char uuid[UUID_LEN + 1];

@@ -4,6 +4,7 @@
 # HTTP (GET/HEAD/DELETE /v3/auth/tokens, tempest's test_tokens); an admin can
 # create a project and a user, and the user can log in only once given a role
 # on it; disabling a user kills the tokens it already holds.
+set -u
 . "$(dirname "$0")/lib.sh"
 
 start_hearthd || finish

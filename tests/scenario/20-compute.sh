@@ -6,6 +6,7 @@
 # absolute limits that follow usage, and the admin views of the dev region
 # (57 hypervisors, compute services with disable/enable, zones D2 and D4,
 # the shared network and the HA router).
+set -u
 . "$(dirname "$0")/lib.sh"
 
 start_hearthd || finish

@@ -4,6 +4,7 @@
 # delete work; a project's private image is invisible and untouchable for
 # another project while public images are shared; members cannot publish
 # public images.
+set -u
 . "$(dirname "$0")/lib.sh"
 
 start_hearthd || finish

@@ -4,6 +4,7 @@
 # "Quota exceeded for instances" message; moving a project to tier 2 raises
 # its limits at once; and a burst of 50 parallel creates against room for 10
 # ends with exactly 10 servers (the check and the claim cannot race).
+set -u
 . "$(dirname "$0")/lib.sh"
 
 start_hearthd || finish
@@ -43,8 +44,15 @@ expect_contains "the CLI shows the 403" "HTTP 403" "$OUT$ERR"
 expect_ok "server list after the refusal" os1 server list -f value -c Name
 expect_eq "the refused server does not exist" "3" "$(grep -c . <<<"$OUT")"
 
-# ---- tier change
+# ---- tier change: an override outlives a tier change until it is dropped
 expect_ok "hearth project set-tier tier1 2" hearth_admin project set-tier tier1 2
+expect_ok "quota show after set-tier 2 (override kept)" os1 quota show -f value -c instances
+expect_eq "the project's own override (3) still holds after the tier change" "3" "$OUT"
+admin_tok=$(token_of hearth-admin)
+tier1_id=$(openstack --os-cloud hearth-admin project show tier1 -f value -c id)
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "X-Auth-Token: $admin_tok" \
+    "$BASE/compute/v2.1/os-quota-sets/$tier1_id")
+expect_eq "admin drops the overrides (DELETE os-quota-sets): 202" "202" "$code"
 expect_ok "hearth project show tier1" hearth_admin project show tier1
 expect_match "hearth project show reports tier 2" '[Tt][Ii][Ee][Rr][^0-9a-zA-Z]*2([^0-9]|$)' "$OUT"
 expect_ok "quota show after set-tier 2" os1 quota show -f json

@@ -5,6 +5,7 @@
 # use its keypair, private image or private network; a reader can look but not
 # change; a member cannot do admin things (flavors, quotas, compute services,
 # tiers, projects, role grants).
+set -u
 . "$(dirname "$0")/lib.sh"
 
 start_hearthd || finish

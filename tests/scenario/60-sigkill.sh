@@ -5,6 +5,7 @@
 # (each is ACTIVE or ERROR), no create was carried out twice, the project's
 # usage (limits show --absolute) equals what its live servers really hold,
 # and the cloud accepts new creates.
+set -u
 . "$(dirname "$0")/lib.sh"
 
 start_hearthd || finish
@@ -49,7 +50,7 @@ pass "hearthd restarts on the same data directory after SIGKILL"
 tok=$(token_of hearth-tier2)
 
 deadline=$((SECONDS + 60))
-building=?
+building="(no answer)"
 while [ $SECONDS -lt $deadline ]; do
     api GET /compute/v2.1/servers/detail "$tok"
     if [ "$CODE" = 200 ]; then

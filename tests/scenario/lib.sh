@@ -6,12 +6,19 @@
 # `openstack` CLI and with curl, and checks what a user would see.
 #
 # Usage in a test file:
+#   set -u
 #   . "$(dirname "$0")/lib.sh"
 #   start_hearthd || finish
 #   expect_ok   "server list works"  os1 server list -f json
-#   expect_eq   "no servers yet"     "0" "$(jq length <<<"$OUT")"
+#   expect_eq   "no servers yet"     "0" "$(jqo length)"
 #   expect_fail "member cannot create flavors" "403" os1 flavor create ...
+#   api GET /compute/v2.1/flavors "$(token_of hearth-tier1)"; expect_code "..." 200
 #   finish                       # prints "N passed, N failed", exits non-zero on failure
+#
+# Assertions: expect_ok, expect_fail (NEEDLE "" = any failure), expect_fail_re,
+# expect_eq, expect_contains, expect_not_contains, expect_match, expect_code;
+# each prints "ok - DESC" or "not ok - DESC" and counts. skip DESC REASON
+# prints "ok - DESC # SKIP REASON" and is counted apart.
 #
 # Every command run through run/expect_ok/expect_fail leaves its stdout in
 # $OUT, its stderr in $ERR and its exit code in $RC; a failed assertion prints
@@ -45,7 +52,7 @@ HEARTH_PORT=
 HEARTH_DATA=
 BASE=
 AUTH_URL=
-OUT= ERR= RC=0 LAST_CMD= CODE=
+OUT='' ERR='' RC=0 LAST_CMD='' CODE=''
 
 # ---------------------------------------------------------------- reporting
 
@@ -215,12 +222,12 @@ server_body() {
 # RETRY_429=1 a 429 is retried after its Retry-After (up to 10 tries), as a
 # patient user would: the tests measure quota, not rate limits.
 post_server() {
-    local dir=$1 i=$2 token=$3 body=$4 retry=${5:-0} n code ra
-    for n in 1 2 3 4 5 6 7 8 9 10; do
+    local dir=$1 i=$2 token=$3 body=$4 retry=${5:-0} try code ra
+    for try in 1 2 3 4 5 6 7 8 9 10; do
         code=$(curl -s -o "$dir/$i.body" -D "$dir/$i.hdr" -w '%{http_code}' --max-time 30 \
             -X POST -H "X-Auth-Token: $token" -H 'Content-Type: application/json' \
             --data-binary "$body" "$BASE/compute/v2.1/servers" 2>/dev/null)
-        [ "$retry" = 1 ] && [ "$code" = 429 ] || break
+        if [ "$retry" != 1 ] || [ "$code" != 429 ] || [ "$try" = 10 ]; then break; fi
         ra=$(awk 'tolower($1) == "retry-after:" {print int($2)}' "$dir/$i.hdr" 2>/dev/null)
         sleep "${ra:-1}"
     done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs hearth's scenario tests one after the other and adds up their counts.
 #   tests/scenario/run.sh                 # every tests/scenario/[0-9]*.sh
-#   tests/scenario/run.sh 20-compute.sh   # only these (names or paths)
+#   tests/scenario/run.sh 20-compute.sh 40   # only these (paths, names or
+#                                             # unique prefixes such as "40")
 # Each test prints "N passed, N failed" as its last line; a test that ends
 # without that line, or exits non-zero with no failure counted, counts as one
 # failure. The very last line of this script is the total "N passed, N failed";
@@ -20,6 +21,7 @@ if [ $# -gt 0 ]; then
         if [ -f "$t" ]; then tests+=("$t")
         elif [ -f "$here/$t" ]; then tests+=("$here/$t")
         elif [ -f "$here/$t.sh" ]; then tests+=("$here/$t.sh")
+        elif m=("$here/$t"*.sh) && [ ${#m[@]} = 1 ] && [ -f "${m[0]}" ]; then tests+=("${m[0]}")
         else
             echo "# no such test: $t" >&2
             tests+=("$t")
