@@ -7,7 +7,13 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
+# A small image size limit, so the test can go over it.
+IMAGE_MAX=$((8 * 1024 * 1024))
+IMAGE_CFG=$(mktemp "${TMPDIR:-/tmp}/hearth-image-XXXXXX.ini")
+printf '[image]\nmax_bytes = %d\n' "$IMAGE_MAX" >"$IMAGE_CFG"
+HEARTHD_ARGS="--config $IMAGE_CFG"
 start_hearthd || finish
+rm -f "$IMAGE_CFG"
 
 run os1 token issue -f value -c project_id
 tier1_id=$OUT
@@ -84,24 +90,19 @@ expect_fail "a member cannot create a public image (403)" "403" \
 expect_ok "image list after the refused create" os1 image list -f value -c Name
 expect_not_contains "the refused public image does not exist" "pub1" "$OUT"
 
-# ---- image size limit
-# TODO(image size limit): hearthd will get an option for the largest upload it
-# accepts (e.g. --image-max-bytes). Until it is wired, this case only runs when
-# the test environment says what the limit is:
-#   HEARTH_TEST_IMAGE_MAX=<bytes> HEARTHD_ARGS="--image-max-bytes <bytes>"
-# It uploads one byte more than the limit and expects the CLI to fail, and the
-# image not to become active.
-if [ -n "${HEARTH_TEST_IMAGE_MAX:-}" ]; then
-    B=$HEARTH_DATA/big.raw
-    head -c $((HEARTH_TEST_IMAGE_MAX + 1)) /dev/zero >"$B"
-    expect_fail "an upload above the image size limit fails" "" \
-        os1 image create --file "$B" --disk-format raw --container-format bare too-big
-    run os1 image list -f json
-    expect_eq "the oversized image is not active" "" \
-        "$(jq -r '.[] | select(.Name == "too-big" and .Status == "active") | .ID' <<<"$OUT")"
-else
-    skip "image size limit" "TODO: set HEARTH_TEST_IMAGE_MAX (and HEARTHD_ARGS) to run it"
-fi
+# ---- image size limit (the [image] max_bytes set above)
+B=$HEARTH_DATA/big.raw
+head -c $((IMAGE_MAX + 1)) /dev/zero >"$B"
+expect_fail "an upload one byte above the image size limit fails" "" \
+    os1 image create --file "$B" --disk-format raw --container-format bare too-big
+run os1 image list -f json
+expect_eq "the oversized image is not active" "" \
+    "$(jq -r '.[] | select(.Name == "too-big" and .Status == "active") | .ID' <<<"$OUT")"
+head -c "$IMAGE_MAX" /dev/zero >"$B"
+expect_ok "an upload of exactly the limit works" \
+    os1 image create --file "$B" --disk-format raw --container-format bare just-fits
+expect_ok "image show just-fits" os1 image show just-fits -f json
+expect_eq "the image at the limit is active" "active" "$(jqo .status)"
 
 # ---- delete
 expect_ok "image delete img1" os1 image delete img1
