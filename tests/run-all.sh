@@ -10,7 +10,7 @@ failed=0
 
 echo "== unit tests =="
 for t in "$BUILD"/tests/unit/test_*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue
     out=$("$t" 2>&1)
     rc=$?
     echo "$out" | grep -E '^\[ +(OK|FAILED|PASSED|ERROR) +\]' | sed "s|^|$(basename "$t"): |"
@@ -25,7 +25,10 @@ for t in "$BUILD"/tests/unit/test_*; do
 done
 
 echo "== scenario tests =="
-scen=$(HEARTH_BUILD="$BUILD" ./tests/scenario/run.sh 2>&1 | tee /dev/stderr | tail -1)
+log=$(mktemp)
+HEARTH_BUILD="$BUILD" ./tests/scenario/run.sh 2>&1 | tee "$log"
+scen=$(tail -1 "$log")
+rm -f "$log"
 if [[ "$scen" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
     passed=$((passed + BASH_REMATCH[1]))
     failed=$((failed + BASH_REMATCH[2]))
