@@ -131,7 +131,8 @@ int main(int argc, char **argv)
         return 1;
     struct http_opts ho = {.listen = cfg.listen, .threads = cfg.threads,
                            .max_body = (size_t)cfg.max_body, .conn_limit = cfg.conn_limit,
-                           .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s};
+                           .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s,
+                           .slow_workers = cfg.slow_workers};
     if (http_start(&ho) < 0) {
         conductor_stop();
         return 1;

@@ -12,7 +12,6 @@
 #include "core/network.h"
 #include "core/quota.h"
 #include "core/server.h"
-#include "drivers/virt.h"
 #include "util/clock.h"
 #include "util/jsonx.h"
 #include "util/strx.h"
@@ -307,7 +306,9 @@ static int h_keypair_delete(struct req *r)
 
 /* ---- servers ---- */
 
-static json_t *server_view(struct req *r, json_t *s, bool detail)
+/* addresses: the server's addresses when the caller has them (list pages fetch them
+ * for the whole page at once), or NULL to look them up. */
+static json_t *server_view(struct req *r, json_t *s, bool detail, json_t *addresses)
 {
     const char *id = STR(s, "id");
     json_t *o = json_pack("{s:s,s:s,s:o}", "id", id, "name", STR(s, "name"), "links",
@@ -351,7 +352,8 @@ static json_t *server_view(struct req *r, json_t *s, bool detail)
     }
     json_object_set_new(o, "created", iso(INT(s, "created_at")));
     json_object_set_new(o, "updated", iso(INT(s, "updated_at")));
-    json_t *addr = net_addresses_for_instance(&r->c, id);
+    json_t *addr = addresses ? json_incref(json_object_get(addresses, id))
+                             : net_addresses_for_instance(&r->c, id);
     json_object_set_new(o, "addresses", addr ? addr : json_object());
     json_object_set_new(o, "accessIPv4", json_string(""));
     json_object_set_new(o, "accessIPv6", json_string(""));
@@ -429,7 +431,21 @@ static int servers_list(struct req *r, bool detail)
     json_t *out = json_array();
     size_t i;
     json_t *s;
-    json_array_foreach(all_rows, i, s) json_array_append_new(out, server_view(r, s, detail));
+    json_t *addresses = NULL;
+    if (detail) {
+        json_t *ids = json_array();
+        json_array_foreach(all_rows, i, s) json_array_append(ids, json_object_get(s, "id"));
+        addresses = net_addresses_for_instances(&r->c, ids);
+        json_decref(ids);
+        if (!addresses) {
+            json_decref(all_rows);
+            json_decref(out);
+            return -1;
+        }
+    }
+    json_array_foreach(all_rows, i, s)
+        json_array_append_new(out, server_view(r, s, detail, addresses));
+    json_decref(addresses);
     json_t *body = json_pack("{s:o}", "servers", out);
     if ((int)json_array_size(all_rows) == f.limit && f.limit > 0) {
         char next[700];
@@ -458,7 +474,7 @@ static int h_server_show(struct req *r)
     json_t *s = server_get(&r->c, ARG(r, 0));
     if (!s)
         return -1;
-    json_t *v = server_view(r, s, true);
+    json_t *v = server_view(r, s, true, NULL);
     json_decref(s);
     return reply_json(r, 200, json_pack("{s:o}", "server", v));
 }
@@ -592,16 +608,8 @@ static int h_server_action(struct req *r)
         rc = server_action(&r->c, ARG(r, 0),
                            strcmp(type, "HARD") == 0 ? SERVER_REBOOT_HARD : SERVER_REBOOT_SOFT);
     } else if (strcmp(key, "os-getConsoleOutput") == 0) {
-        json_t *s = server_get(&r->c, ARG(r, 0));
-        if (!s)
-            return -1;
         char *text = NULL;
-        const struct virt_driver *d = virt_get("sim");
-        int ok = d && d->console_log ? d->console_log(&r->c, STR(s, "host") ? STR(s, "host") : "",
-                                                      ARG(r, 0), &text)
-                                     : ctx_fail(&r->c, 501, "Console logs are not supported.");
-        json_decref(s);
-        if (ok < 0)
+        if (server_console(&r->c, ARG(r, 0), &text) < 0)
             return -1;
         json_t *out = json_pack("{s:s}", "output", text);
         free(text);

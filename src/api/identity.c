@@ -984,7 +984,7 @@ static int assignment_list(struct req *r)
 const struct route identity_routes[] = {
     {"GET", "/", versions_get, R_PUBLIC},
     {"GET", "/v3", version_get, R_PUBLIC},
-    {"POST", "/v3/auth/tokens", token_issue, R_PUBLIC},
+    {"POST", "/v3/auth/tokens", token_issue, R_PUBLIC | R_SLOW},
     {"GET", "/v3/auth/tokens", token_check, 0}, /* HEAD falls back here */
     {"DELETE", "/v3/auth/tokens", token_revoke, 0},
     {"GET", "/v3/auth/catalog", auth_catalog, 0},
@@ -1001,11 +1001,11 @@ const struct route identity_routes[] = {
     {"HEAD", "/v3/projects/*/users/*/roles/*", assignment_change, 0},
     {"DELETE", "/v3/projects/*/users/*/roles/*", assignment_change, 0},
     {"GET", "/v3/users", user_list, 0},
-    {"POST", "/v3/users", user_create, 0},
+    {"POST", "/v3/users", user_create, R_SLOW},
     {"GET", "/v3/users/*", user_show, 0},
-    {"PATCH", "/v3/users/*", user_update, 0},
+    {"PATCH", "/v3/users/*", user_update, R_SLOW},
     {"DELETE", "/v3/users/*", user_delete, 0},
-    {"POST", "/v3/users/*/password", user_change_password, 0},
+    {"POST", "/v3/users/*/password", user_change_password, R_SLOW},
     {"GET", "/v3/users/*/projects", user_project_list, 0},
     {"GET", "/v3/roles", role_list, 0},
     {"GET", "/v3/roles/*", role_show, 0},

@@ -742,6 +742,21 @@ int net_ports_delete_for_instance(struct ctx *c, const char *instance_id)
     return sq_exec(c, "DELETE FROM ports WHERE device_id = ?", "s", instance_id) < 0 ? -1 : 0;
 }
 
+/* Appends one port row (network name, ip, mac) to an addresses object. */
+static void address_add(json_t *addresses, const char *net, uint32_t ip_int, const char *mac)
+{
+    json_t *list = json_object_get(addresses, net);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(addresses, net, list);
+    }
+    char ip[16];
+    ip_format(ip_int, ip);
+    json_array_append_new(list, json_pack("{s:i,s:s,s:s,s:s}", "version", 4, "addr", ip,
+                                          "OS-EXT-IPS:type", "fixed", "OS-EXT-IPS-MAC:mac_addr",
+                                          mac));
+}
+
 json_t *net_addresses_for_instance(struct ctx *c, const char *instance_id)
 {
     struct sq *q = sq_query(c,
@@ -752,18 +767,42 @@ json_t *net_addresses_for_instance(struct ctx *c, const char *instance_id)
         return NULL;
     json_t *out = json_object();
     int rc;
+    while ((rc = sq_step(c, q)) == 1)
+        address_add(out, sq_text(q, 0), (uint32_t)sq_int(q, 1), sq_text(q, 2));
+    sq_done(q);
+    if (rc < 0) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+json_t *net_addresses_for_instances(struct ctx *c, json_t *instance_ids)
+{
+    char *ids = json_dumps(instance_ids, JSON_COMPACT);
+    if (!ids) {
+        ctx_fail(c, 500, "Out of memory.");
+        return NULL;
+    }
+    /* One query for a whole page: the ids travel as one JSON array parameter. */
+    struct sq *q = sq_query(c,
+                            "SELECT p.device_id, n.name, p.ip, p.mac FROM ports p "
+                            "JOIN networks n ON n.id = p.network_id "
+                            "WHERE p.device_id IN (SELECT value FROM json_each(?)) ORDER BY p.seq",
+                            "s", ids);
+    free(ids);
+    if (!q)
+        return NULL;
+    json_t *out = json_object();
+    int rc;
     while ((rc = sq_step(c, q)) == 1) {
-        const char *net = sq_text(q, 0);
-        json_t *list = json_object_get(out, net);
-        if (!list) {
-            list = json_array();
-            json_object_set_new(out, net, list);
+        const char *dev = sq_text(q, 0);
+        json_t *addr = json_object_get(out, dev);
+        if (!addr) {
+            addr = json_object();
+            json_object_set_new(out, dev, addr);
         }
-        char ip[16];
-        ip_format((uint32_t)sq_int(q, 1), ip);
-        json_array_append_new(list, json_pack("{s:i,s:s,s:s,s:s}", "version", 4, "addr", ip,
-                                              "OS-EXT-IPS:type", "fixed",
-                                              "OS-EXT-IPS-MAC:mac_addr", sq_text(q, 2)));
+        address_add(addr, sq_text(q, 1), (uint32_t)sq_int(q, 2), sq_text(q, 3));
     }
     sq_done(q);
     if (rc < 0) {

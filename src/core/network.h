@@ -41,6 +41,9 @@ int net_ports_delete_for_instance(struct ctx *c, const char *instance_id);
  * {"<network name>": [{"version":4,"addr":"10.0.0.5","OS-EXT-IPS:type":"fixed",
  *   "OS-EXT-IPS-MAC:mac_addr":"fa:16:3e:.."}]} */
 json_t *net_addresses_for_instance(struct ctx *c, const char *instance_id);
+/* The same for many instances at once: {"<instance id>": {addresses}, ...}; an
+ * instance without ports is absent. One query, for list pages. */
+json_t *net_addresses_for_instances(struct ctx *c, json_t *instance_ids);
 json_t *net_port_get(struct ctx *c, const char *id);
 json_t *net_port_list(struct ctx *c, const char *network_id, const char *device_id);
 int net_port_delete(struct ctx *c, const char *id);

@@ -11,6 +11,7 @@
 #include "core/quota.h"
 #include "core/sched.h"
 #include "core/task.h"
+#include "drivers/virt.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -274,15 +275,24 @@ json_t *server_list(struct ctx *c, const struct server_filter *f)
         if (!vm_state)
             return json_array(); /* Nova answers an unknown status with an empty list */
     }
+    /* Two statements, so that a project's list walks its own index entries only. */
+#define SERVER_LIST_FILTERS                                                                       \
+    "AND i.seq < ? AND (? IS NULL OR instr(i.name, ?) > 0) AND (? IS NULL OR i.vm_state = ?) "     \
+    "AND (? IS NULL OR i.host = ?) AND (? IS NULL OR i.reservation_id = ?) "                       \
+    "ORDER BY i.seq DESC LIMIT ?"
+    const char *host = admin ? f->host : NULL;
+    if (project)
+        return sq_all(c,
+                      "SELECT " SERVER_COLS " FROM instances i LEFT JOIN hosts h ON h.name = "
+                      "i.host WHERE i.project_id = ? " SERVER_LIST_FILTERS,
+                      "sIssssssssi", project, before, f->name, f->name, vm_state, vm_state, host,
+                      host, f->reservation_id, f->reservation_id, f->limit);
     return sq_all(c,
                   "SELECT " SERVER_COLS " FROM instances i LEFT JOIN hosts h ON h.name = i.host "
-                  "WHERE (? IS NULL OR i.project_id = ?) AND i.seq < ? "
-                  "AND (? IS NULL OR instr(i.name, ?) > 0) AND (? IS NULL OR i.vm_state = ?) "
-                  "AND (? IS NULL OR i.host = ?) AND (? IS NULL OR i.reservation_id = ?) "
-                  "ORDER BY i.seq DESC LIMIT ?",
-                  "ssIssssssssi", project, project, before, f->name, f->name, vm_state, vm_state,
-                  admin ? f->host : NULL, admin ? f->host : NULL, f->reservation_id,
-                  f->reservation_id, f->limit);
+                  "WHERE 1 = 1 " SERVER_LIST_FILTERS,
+                  "Issssssssi", before, f->name, f->name, vm_state, vm_state, host, host,
+                  f->reservation_id, f->reservation_id, f->limit);
+#undef SERVER_LIST_FILTERS
 }
 
 /* Loads the server for a change: visible, and not locked unless the caller is admin. */
@@ -380,6 +390,27 @@ int server_action(struct ctx *c, const char *id, enum server_action a)
     rc = store_commit(c);
     task_kick();
 out:
+    json_decref(s);
+    return rc;
+}
+
+int server_console(struct ctx *c, const char *id, char **text_out)
+{
+    json_t *s = server_get(c, id);
+    if (!s)
+        return -1;
+    json_t *h = sq_one(c, "SELECT driver FROM hosts WHERE name = ?", "s",
+                       json_string_value(json_object_get(s, "host")));
+    const struct virt_driver *drv = h ? virt_get(json_string_value(json_object_get(h, "driver")))
+                                      : NULL;
+    int rc;
+    if (!h)
+        rc = ctx_fail(c, 409, "Instance %s is not on any host.", id);
+    else if (!drv || !drv->console_log)
+        rc = ctx_fail(c, 501, "The console log is not supported by this server's host.");
+    else
+        rc = drv->console_log(c, json_string_value(json_object_get(s, "host")), id, text_out);
+    json_decref(h);
     json_decref(s);
     return rc;
 }

@@ -49,5 +49,9 @@ enum server_action {
 };
 int server_action(struct ctx *c, const char *id, enum server_action a);
 
+/* The console log of a server (malloc'd text for the caller to free). 501 when its
+ * host's driver has none. */
+int server_console(struct ctx *c, const char *id, char **text_out);
+
 /* Nova's status for a record's vm_state and task_state. */
 const char *server_status(const char *vm_state, const char *task_state);

@@ -154,12 +154,24 @@ static int run_task(struct ctx *c, struct task_row *t)
     int rc = 0;
 
     if (start) {
-        if (is_spawn)
+        if ((is_spawn && !drv->spawn) || (is_delete && !drv->destroy) ||
+            (!is_spawn && !is_delete && !drv->power) || !drv->state) {
+            ctx_fail(c, 501, "The virt driver '%s' does not support %s.", drv->name, t->kind);
+            rc = -1;
+        } else if (is_spawn)
             rc = drv->spawn(c, &t->vi);
         else if (is_delete)
             rc = drv->destroy(c, t->host, t->instance_id);
         else
             rc = drv->power(c, t->host, t->instance_id, power_op(t->arg));
+        if (rc < 0 && c->status == 501) {
+            /* Not supported stays not supported: fail the task, do not retry. */
+            char fault[600];
+            snprintf(fault, sizeof(fault), "%s", c->msg);
+            ctx_clear(c);
+            return is_delete ? finish_delete(c, t)
+                             : finish_instance(c, t, is_spawn ? "error" : t->vm_state, 0, fault);
+        }
         if (rc < 0) {
             char fault[600];
             snprintf(fault, sizeof(fault), "%s", c->msg);
@@ -305,6 +317,9 @@ static void *conductor_main(void *arg)
             break;
         if (clock_now_ms() - last_beat > 10000) {
             conductor_heartbeat_sim_hosts(&c);
+            ctx_clear(&c);
+            /* Expired tokens are useless: drop them so the table does not grow forever. */
+            sq_exec(&c, "DELETE FROM tokens WHERE expires_at <= ?", "I", clock_now_s());
             ctx_clear(&c);
             last_beat = clock_now_ms();
         }

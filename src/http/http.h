@@ -63,11 +63,13 @@ struct req {
     } hdr[REQ_MAX_HDRS];
     int nhdr;
     bool answered;
+    bool slow_done;                 /* a slow worker ran the handler */
 };
 
 enum route_flag {
     R_PUBLIC = 1, /* no token needed (version discovery, token issue) */
     R_STREAM = 2, /* the handler takes the body in chunks (image upload) */
+    R_SLOW = 4,   /* run on the slow workers (password hashing), connection suspended */
 };
 
 struct route {
@@ -117,6 +119,7 @@ struct http_opts {
     unsigned conn_limit;
     unsigned per_ip_limit;
     unsigned timeout_s;
+    unsigned slow_workers; /* threads for R_SLOW routes (password hashing) */
 };
 int http_start(const struct http_opts *o);
 void http_stop(void);

@@ -2,6 +2,7 @@
  * microversions, body limits, response headers and the access log line. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "core/identity.h"
 #include "http/http.h"
+#include "store/store.h"
 #include "util/jsonx.h"
 #include "util/log.h"
 #include "util/strx.h"
@@ -215,7 +217,8 @@ static enum MHD_Result respond(struct req *r)
     return rc;
 }
 
-static void finish_json(struct req *r)
+/* Parses the JSON body; answers 400 and returns -1 when it is not acceptable. */
+static int parse_body(struct req *r)
 {
     if (r->raw_len) {
         json_error_t err;
@@ -224,16 +227,72 @@ static void finish_json(struct req *r)
         if (!r->body) {
             reply_fail(r, 400, "The request body is not valid JSON: %s (line %d, column %d).",
                        err.text, err.line, err.column);
-            return;
+            return -1;
         }
         if (jx_depth(r->body) > JSON_MAX_DEPTH) {
             reply_fail(r, 400, "The request body is nested deeper than %d levels.",
                        JSON_MAX_DEPTH);
-            return;
+            return -1;
         }
     }
+    return 0;
+}
+
+static void call_handler(struct req *r)
+{
     if (r->route->fn(r) < 0 || !r->answered)
         reply_error(r);
+}
+
+/* Slow work (password hashing: ~90 ms and 64 MiB each) runs on a few worker threads
+ * of its own, with the connection suspended meanwhile, so that it never holds an
+ * HTTP thread that other requests are waiting for, and never more than
+ * `slow_workers` hashes run at once. */
+#define SLOW_QUEUE_MAX 256
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct req *queue[SLOW_QUEUE_MAX];
+    unsigned head, count, nworkers;
+    pthread_t workers[16];
+    bool stopping;
+} slow = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void *slow_worker(void *arg)
+{
+    for (;;) {
+        pthread_mutex_lock(&slow.lock);
+        while (!slow.count && !slow.stopping)
+            pthread_cond_wait(&slow.cond, &slow.lock);
+        if (slow.stopping && !slow.count) {
+            pthread_mutex_unlock(&slow.lock);
+            break;
+        }
+        struct req *r = slow.queue[slow.head];
+        slow.head = (slow.head + 1) % SLOW_QUEUE_MAX;
+        slow.count--;
+        pthread_mutex_unlock(&slow.lock);
+        call_handler(r);
+        r->slow_done = true;
+        MHD_resume_connection(r->conn);
+    }
+    store_thread_done();
+    return NULL;
+}
+
+/* Queues r for a worker; false when the queue is full (the caller answers 503). */
+static bool slow_enqueue(struct req *r)
+{
+    pthread_mutex_lock(&slow.lock);
+    bool ok = slow.count < SLOW_QUEUE_MAX && !slow.stopping;
+    if (ok) {
+        slow.queue[(slow.head + slow.count) % SLOW_QUEUE_MAX] = r;
+        slow.count++;
+        pthread_cond_signal(&slow.cond);
+    }
+    pthread_mutex_unlock(&slow.lock);
+    return ok;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -294,13 +353,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->raw[r->raw_len] = '\0';
         return MHD_YES;
     }
-    if (!r->answered) {
-        if (r->route->flags & R_STREAM) {
+    if (!r->answered || r->slow_done) {
+        if (r->slow_done) {
+            /* answered by a slow worker */
+        } else if (r->route->flags & R_STREAM) {
             r->phase = STREAM_END;
             if (r->route->fn(r) < 0 || !r->answered)
                 reply_error(r);
-        } else {
-            finish_json(r);
+        } else if (r->slow_done) {
+            /* answered by a slow worker */
+        } else if (parse_body(r) == 0) {
+            if (!(r->route->flags & R_SLOW)) {
+                call_handler(r);
+            } else if (slow_enqueue(r)) {
+                MHD_suspend_connection(conn);
+                return MHD_YES;
+            } else {
+                req_set_header(r, "Retry-After", "1");
+                reply_fail(r, 503, "The server is busy authenticating others; retry in a second.");
+            }
         }
     }
     return respond(r);
@@ -357,7 +428,19 @@ int http_start(const struct http_opts *o)
         log_error(NULL, "Invalid listen address '%s': expected an IPv4 address.", o->listen);
         return -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    slow.stopping = false;
+    slow.nworkers = o->slow_workers ? o->slow_workers : 2;
+    if (slow.nworkers > 16)
+        slow.nworkers = 16;
+    for (unsigned i = 0; i < slow.nworkers; i++)
+        if (pthread_create(&slow.workers[i], NULL, slow_worker, NULL) != 0) {
+            log_error(NULL, "Cannot start the authentication workers.");
+            slow.nworkers = i;
+            http_stop();
+            return -1;
+        }
     daemon_handle = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_THREAD_POOL_SIZE, o->threads, MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
@@ -375,6 +458,13 @@ int http_start(const struct http_opts *o)
 
 void http_stop(void)
 {
+    pthread_mutex_lock(&slow.lock);
+    slow.stopping = true;
+    pthread_cond_broadcast(&slow.cond);
+    pthread_mutex_unlock(&slow.lock);
+    for (unsigned i = 0; i < slow.nworkers; i++)
+        pthread_join(slow.workers[i], NULL);
+    slow.nworkers = 0;
     if (daemon_handle)
         MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
