@@ -34,13 +34,24 @@ static json_t *iso_frac(int64_t t)
     return json_string(b);
 }
 
+/* {"rel": rel, "href": href} without json_pack's format parsing (hot in lists). */
+static json_t *link(const char *rel, const char *href)
+{
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "rel", json_string_nocheck(rel));
+    json_object_set_new_nocheck(o, "href", json_string(href));
+    return o;
+}
+
 static json_t *links(struct req *r, const char *coll, const char *id)
 {
     char self[600], book[600];
     snprintf(self, sizeof(self), "%s/compute/v2.1/%s/%s", r->base_url, coll, id);
     snprintf(book, sizeof(book), "%s/compute/%s/%s", r->base_url, coll, id);
-    return json_pack("[{s:s,s:s},{s:s,s:s}]", "rel", "self", "href", self, "rel", "bookmark",
-                     "href", book);
+    json_t *a = json_array();
+    json_array_append_new(a, link("self", self));
+    json_array_append_new(a, link("bookmark", book));
+    return a;
 }
 
 /* ---- versions ---- */
@@ -306,21 +317,35 @@ static int h_keypair_delete(struct req *r)
 
 /* ---- servers ---- */
 
+static json_t *image_ref(struct req *r, const char *image_id)
+{
+    char href[600];
+    snprintf(href, sizeof(href), "%s/compute/images/%s", r->base_url, image_id);
+    json_t *o = json_object(), *l = json_array();
+    json_object_set_new_nocheck(o, "id", json_string_nocheck(image_id));
+    json_array_append_new(l, link("bookmark", href));
+    json_object_set_new_nocheck(o, "links", l);
+    return o;
+}
+
 /* addresses: the server's addresses when the caller has them (list pages fetch them
  * for the whole page at once), or NULL to look them up. */
 static json_t *server_view(struct req *r, json_t *s, bool detail, json_t *addresses)
 {
     const char *id = STR(s, "id");
-    json_t *o = json_pack("{s:s,s:s,s:o}", "id", id, "name", STR(s, "name"), "links",
-                          links(r, "servers", id));
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "id", json_string_nocheck(id));
+    json_object_set_new_nocheck(o, "name", json_string_nocheck(STR(s, "name")));
+    json_object_set_new_nocheck(o, "links", links(r, "servers", id));
     if (!detail)
         return o;
     const char *vm = STR(s, "vm_state"), *ts = STR(s, "task_state");
-    json_object_set_new(o, "status", json_string(server_status(vm, ts)));
-    json_object_set_new(o, "tenant_id", json_string(STR(s, "project_id")));
-    json_object_set_new(o, "user_id", json_string(STR(s, "user_id")));
-    json_t *meta = json_loads(STR(s, "metadata"), 0, NULL);
-    json_object_set_new(o, "metadata", meta ? meta : json_object());
+    json_object_set_new_nocheck(o, "status", json_string_nocheck(server_status(vm, ts)));
+    json_object_set_new_nocheck(o, "tenant_id", json_string_nocheck(STR(s, "project_id")));
+    json_object_set_new_nocheck(o, "user_id", json_string_nocheck(STR(s, "user_id")));
+    const char *meta_text = STR(s, "metadata");
+    json_t *meta = meta_text && strcmp(meta_text, "{}") != 0 ? json_loads(meta_text, 0, NULL) : NULL;
+    json_object_set_new_nocheck(o, "metadata", meta ? meta : json_object());
     /* hostId: an opaque per-project hash of the host, as Nova gives it. */
     char host_hash[65] = "";
     const char *host = STR(s, "host");
@@ -332,71 +357,75 @@ static json_t *server_view(struct req *r, json_t *s, bool detail, json_t *addres
             h = (h ^ (unsigned char)*p) * 1099511628211ull;
         snprintf(host_hash, sizeof(host_hash), "%016llx%016llx", h, h ^ 0x9e3779b97f4a7c15ull);
     }
-    json_object_set_new(o, "hostId", json_string(host_hash));
+    json_object_set_new_nocheck(o, "hostId", json_string(host_hash));
     const char *image_id = STR(s, "image_id");
-    json_object_set_new(o, "image",
+    json_object_set_new_nocheck(o, "image",
                         image_id && *image_id
-                            ? json_pack("{s:s,s:o}", "id", image_id, "links",
-                                        json_pack("[{s:s,s:s}]", "rel", "bookmark", "href", ""))
+                            ? image_ref(r, image_id)
                             : json_string(""));
     if (r->mv >= MV(2, 47)) {
-        json_object_set_new(o, "flavor",
+        json_object_set_new_nocheck(o, "flavor",
                             json_pack("{s:i,s:i,s:i,s:i,s:i,s:s,s:{}}", "vcpus", (int)INT(s, "vcpus"),
                                       "ram", (int)INT(s, "ram_mb"), "disk", (int)INT(s, "disk_gb"),
                                       "ephemeral", (int)INT(s, "ephemeral_gb"), "swap",
                                       (int)INT(s, "swap_mb"), "original_name",
                                       STR(s, "flavor_name"), "extra_specs"));
     } else {
-        json_object_set_new(o, "flavor", json_pack("{s:s,s:o}", "id", STR(s, "flavor_id"), "links",
-                                                   links(r, "flavors", STR(s, "flavor_id"))));
+        json_t *fl = json_object();
+        json_object_set_new_nocheck(fl, "id", json_string_nocheck(STR(s, "flavor_id")));
+        json_object_set_new_nocheck(fl, "links", links(r, "flavors", STR(s, "flavor_id")));
+        json_object_set_new_nocheck(o, "flavor", fl);
     }
-    json_object_set_new(o, "created", iso(INT(s, "created_at")));
-    json_object_set_new(o, "updated", iso(INT(s, "updated_at")));
+    json_object_set_new_nocheck(o, "created", iso(INT(s, "created_at")));
+    json_object_set_new_nocheck(o, "updated", iso(INT(s, "updated_at")));
     json_t *addr = addresses ? json_incref(json_object_get(addresses, id))
                              : net_addresses_for_instance(&r->c, id);
-    json_object_set_new(o, "addresses", addr ? addr : json_object());
-    json_object_set_new(o, "accessIPv4", json_string(""));
-    json_object_set_new(o, "accessIPv6", json_string(""));
-    json_object_set_new(o, "key_name", STR(s, "key_name") ? json_string(STR(s, "key_name"))
+    json_object_set_new_nocheck(o, "addresses", addr ? addr : json_object());
+    json_object_set_new_nocheck(o, "accessIPv4", json_string(""));
+    json_object_set_new_nocheck(o, "accessIPv6", json_string(""));
+    json_object_set_new_nocheck(o, "key_name", STR(s, "key_name") ? json_string_nocheck(STR(s, "key_name"))
                                                           : json_null());
-    json_object_set_new(o, "config_drive", json_string(""));
-    json_object_set_new(o, "progress", json_integer(0));
-    json_object_set_new(o, "OS-DCF:diskConfig", json_string("MANUAL"));
-    json_object_set_new(o, "OS-EXT-AZ:availability_zone", json_string(STR(s, "az")));
-    json_object_set_new(o, "OS-EXT-STS:vm_state", json_string(vm));
-    json_object_set_new(o, "OS-EXT-STS:task_state", ts ? json_string(ts) : json_null());
-    json_object_set_new(o, "OS-EXT-STS:power_state", json_integer(INT(s, "power_state")));
-    json_object_set_new(o, "OS-SRV-USG:launched_at",
+    json_object_set_new_nocheck(o, "config_drive", json_string(""));
+    json_object_set_new_nocheck(o, "progress", json_integer(0));
+    json_object_set_new_nocheck(o, "OS-DCF:diskConfig", json_string("MANUAL"));
+    json_object_set_new_nocheck(o, "OS-EXT-AZ:availability_zone", json_string_nocheck(STR(s, "az")));
+    json_object_set_new_nocheck(o, "OS-EXT-STS:vm_state", json_string_nocheck(vm));
+    json_object_set_new_nocheck(o, "OS-EXT-STS:task_state", ts ? json_string_nocheck(ts) : json_null());
+    json_object_set_new_nocheck(o, "OS-EXT-STS:power_state", json_integer(INT(s, "power_state")));
+    json_object_set_new_nocheck(o, "OS-SRV-USG:launched_at",
                         json_is_integer(GET(s, "launched_at"))
                             ? iso_frac(INT(s, "launched_at"))
                             : json_null());
-    json_object_set_new(o, "OS-SRV-USG:terminated_at", json_null());
-    json_object_set_new(o, "security_groups", json_pack("[{s:s}]", "name", "default"));
-    json_object_set_new(o, "os-extended-volumes:volumes_attached", json_array());
+    json_object_set_new_nocheck(o, "OS-SRV-USG:terminated_at", json_null());
+    json_t *sg = json_object(), *sgs = json_array();
+    json_object_set_new_nocheck(sg, "name", json_string_nocheck("default"));
+    json_array_append_new(sgs, sg);
+    json_object_set_new_nocheck(o, "security_groups", sgs);
+    json_object_set_new_nocheck(o, "os-extended-volumes:volumes_attached", json_array());
     if (ctx_is_admin(&r->c)) {
-        json_object_set_new(o, "OS-EXT-SRV-ATTR:host", host ? json_string(host) : json_null());
-        json_object_set_new(o, "OS-EXT-SRV-ATTR:hypervisor_hostname",
-                            host ? json_string(host) : json_null());
-        json_object_set_new(o, "OS-EXT-SRV-ATTR:instance_name",
-                            json_pack("s", STR(s, "id")));
+        json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:host", host ? json_string_nocheck(host) : json_null());
+        json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:hypervisor_hostname",
+                            host ? json_string_nocheck(host) : json_null());
+        json_object_set_new_nocheck(o, "OS-EXT-SRV-ATTR:instance_name",
+                            json_string_nocheck(STR(s, "id")));
     }
     if (INT(s, "fault_code"))
-        json_object_set_new(o, "fault",
+        json_object_set_new_nocheck(o, "fault",
                             json_pack("{s:i,s:s,s:o}", "code", (int)INT(s, "fault_code"),
                                       "message", STR(s, "fault_message"), "created",
                                       iso(INT(s, "updated_at"))));
     if (r->mv >= MV(2, 9))
-        json_object_set_new(o, "locked", json_boolean(INT(s, "locked")));
+        json_object_set_new_nocheck(o, "locked", json_boolean(INT(s, "locked")));
     if (r->mv >= MV(2, 16) && host && *host) {
         bool up = host_is_up(INT(s, "host_last_seen"), clock_now_s());
-        json_object_set_new(o, "host_status", json_string(up ? "UP" : "DOWN"));
+        json_object_set_new_nocheck(o, "host_status", json_string(up ? "UP" : "DOWN"));
     }
     if (r->mv >= MV(2, 19))
-        json_object_set_new(o, "description", STR(s, "description")
-                                                  ? json_string(STR(s, "description"))
+        json_object_set_new_nocheck(o, "description", STR(s, "description")
+                                                  ? json_string_nocheck(STR(s, "description"))
                                                   : json_null());
     if (r->mv >= MV(2, 26))
-        json_object_set_new(o, "tags", json_array());
+        json_object_set_new_nocheck(o, "tags", json_array());
     return o;
 }
 

@@ -322,12 +322,13 @@ json_t *sq_row(struct sq *q)
             v = json_null();
             break;
         default:
-            v = json_stringn((const char *)sqlite3_column_text(q->st, i),
-                             (size_t)sqlite3_column_bytes(q->st, i));
+            /* Text in the store was validated as UTF-8 on its way in. */
+            v = json_stringn_nocheck((const char *)sqlite3_column_text(q->st, i),
+                                     (size_t)sqlite3_column_bytes(q->st, i));
             if (!v)
                 v = json_string("");
         }
-        json_object_set_new(o, name, v);
+        json_object_set_new_nocheck(o, name, v);
     }
     return o;
 }
