@@ -17,7 +17,7 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 run: build
-	$(BUILD)/hearthd --dev --listen $(LISTEN) --data $(DATA)
+	$(BUILD)/hearthd --dev --listen $(LISTEN) --data $(abspath $(DATA))
 
 test: build
 	@./tests/run-all.sh $(BUILD)
