@@ -19,6 +19,7 @@
 #include "core/task.h"
 #include "drivers/virt.h"
 #include "http/http.h"
+#include "http/limits.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/strx.h"
@@ -138,6 +139,19 @@ int main(int argc, char **argv)
     struct conductor_opts co = {.tick_ms = cfg.conductor_tick_ms, .timeout_ms = 600000};
     if (conductor_start(&co) < 0)
         return 1;
+    struct limits_opts lo = {.enabled = cfg.rl_enabled};
+    for (int i = 0; i < 7; i++) {
+        struct rl_limit l = {.rate = cfg.rl_rate[i], .burst = cfg.rl_burst[i]};
+        if (i >= 1 && i <= 3)
+            lo.tier[i] = l;
+    }
+    lo.admin = (struct rl_limit){cfg.rl_rate[RL_ADMIN], cfg.rl_burst[RL_ADMIN]};
+    lo.address = (struct rl_limit){cfg.rl_rate[RL_ADDRESS], cfg.rl_burst[RL_ADDRESS]};
+    lo.login = (struct rl_limit){cfg.rl_rate[RL_LOGIN], cfg.rl_burst[RL_LOGIN]};
+    /* failed logins are configured per minute */
+    lo.login_fail = (struct rl_limit){cfg.rl_rate[RL_LOGIN_FAIL] / 60.0,
+                                      cfg.rl_burst[RL_LOGIN_FAIL]};
+    limits_configure(&lo);
     struct http_opts ho = {.listen = cfg.listen, .threads = cfg.threads,
                            .max_body = (size_t)cfg.max_body, .conn_limit = cfg.conn_limit,
                            .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "http/limits.h"
 #include "core/identity.h"
 #include "core/region.h"
 #include "util/clock.h"
@@ -466,10 +467,17 @@ static int token_issue(struct req *r)
     if (!auth || parse_identity(c, auth, &a, &method) < 0 || parse_scope(c, auth, &a) < 0)
         return -1;
 
+    /* Failed-login throttling: per user (by name or id) and per source address. */
+    const char *who = a.user_name ? a.user_name : a.user_id;
+    if (strcmp(method, "password") == 0 && limits_login_allowed(r, who) < 0)
+        return -1;
     char token[TOKEN_LEN + 1];
     struct caller w;
-    if (identity_issue(c, &a, token, &w) < 0)
+    if (identity_issue(c, &a, token, &w) < 0) {
+        if (c->status == 401 && strcmp(method, "password") == 0)
+            limits_login_failed(r, who);
         return -1;
+    }
     req_set_header(r, "X-Subject-Token", "%s", token);
     explicit_bzero(token, sizeof(token));
     return reply_obj(r, 201, token_body(r, &w, method, req_query(r, "nocatalog") == NULL));

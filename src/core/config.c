@@ -50,7 +50,23 @@ void config_defaults(struct config *cfg)
     cfg->sim_delete_ms = 100;
     cfg->conductor_tick_ms = 50;
     str_copy(cfg->weigher, "spread", sizeof(cfg->weigher));
+    /* Rate limits: public clouds publish e.g. 20 requests/s per project and 60 logins a
+     * minute per user (../shared/facts/ops.md); tiers 2 and 3 get more. */
+    static const double rates[7] = {1000, 20, 50, 100, 500, 10, 10};
+    static const double bursts[7] = {2000, 40, 100, 200, 1000, 30, 10};
+    cfg->rl_enabled = true;
+    memcpy(cfg->rl_rate, rates, sizeof(rates));
+    memcpy(cfg->rl_burst, bursts, sizeof(bursts));
 }
+
+/* [ratelimit] keys: name -> index into rl_rate/rl_burst. */
+static const struct {
+    const char *name;
+    int index;
+} rl_keys[] = {
+    {"admin", RL_ADMIN}, {"tier1", 1}, {"tier2", 2}, {"tier3", 3},
+    {"address", RL_ADDRESS}, {"login", RL_LOGIN}, {"login_fail", RL_LOGIN_FAIL},
+};
 
 static bool parse_bool(const char *v, bool *out)
 {
@@ -185,6 +201,29 @@ static int on_key(void *user, const char *section, const char *name, const char 
         if (!parse_int(arg, 1, 3, &t) || r < 0)
             return unknown(cfg, section, name);
         TAKE_INT(cfg->tier_limits[t][r], -1, INT64_MAX / 2);
+    } else if (strcmp(kind, "ratelimit") == 0) {
+        if (strcmp(name, "enabled") == 0) {
+            TAKE_BOOL(cfg->rl_enabled);
+            return 1;
+        }
+        for (size_t i = 0; i < sizeof(rl_keys) / sizeof(rl_keys[0]); i++) {
+            size_t n = strlen(rl_keys[i].name);
+            if (strncmp(name, rl_keys[i].name, n) != 0)
+                continue;
+            const char *suffix = name + n;
+            if (strcmp(suffix, "_rate") != 0 && strcmp(suffix, "_burst") != 0)
+                continue;
+            char *end;
+            double d = strtod(value, &end);
+            if (*end || !(d >= 0) || d > 1e9)
+                return bad(cfg, section, name, value);
+            if (suffix[1] == 'r')
+                cfg->rl_rate[rl_keys[i].index] = d;
+            else
+                cfg->rl_burst[rl_keys[i].index] = d;
+            return 1;
+        }
+        return unknown(cfg, section, name);
     } else if (strcmp(kind, "sim") == 0) {
         if (strcmp(name, "spawn_ms") == 0)
             TAKE_INT(cfg->sim_spawn_ms, 0, 600000);

@@ -41,6 +41,8 @@ struct cfg_cluster {
 };
 
 /* Quota resources, with the tier defaults of ../shared/design.md. */
+enum { RL_ADMIN = 0, RL_ADDRESS = 4, RL_LOGIN = 5, RL_LOGIN_FAIL = 6 };
+
 #define QUOTA_RESOURCES 12
 extern const char *const quota_resource_names[QUOTA_RESOURCES];
 
@@ -74,6 +76,11 @@ struct config {
     int nrouters;
     struct cfg_project projects[CFG_MAX_ITEMS];
     int nprojects;
+    /* [ratelimit]: requests (cost units: read 1, write 2, create 5) per second and
+     * burst; index 1..3 per tier, 0 admin, 4 per address, 5 token requests per
+     * address, 6 failed logins (per user name and per address; rate per minute). */
+    bool rl_enabled;
+    double rl_rate[7], rl_burst[7];
     char error[512];
 };
 

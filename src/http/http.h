@@ -10,6 +10,7 @@
 #include "core/ctx.h"
 
 struct MHD_Connection;
+struct local_kv;
 
 enum service { SVC_NONE, SVC_IDENTITY, SVC_COMPUTE, SVC_IMAGE, SVC_NETWORK, SVC_VOLUME, SVC_HEARTH };
 
@@ -37,6 +38,8 @@ struct req {
     const char *prefix;             /* the service prefix, for the log */
     const struct route *route;
     char base_url[300];             /* "http://host:port", for links */
+    char client_addr[64];           /* the peer's address, for per-address limits */
+    int retry_after_s;              /* set with a 429 */
     int mv;                         /* compute microversion (MV()) */
     int64_t started_us;
 
@@ -64,6 +67,8 @@ struct req {
     int nhdr;
     bool answered;
     bool slow_done;                 /* a slow worker ran the handler */
+    struct local_kv *local_query;   /* in-process dispatch only (conn == NULL) */
+    struct local_kv *local_headers;
 };
 
 enum route_flag {
@@ -110,6 +115,16 @@ int router_split(char *path, char **segs, int max);
 const struct route *router_match(const struct route *routes, const char *method, char **segs,
                                  int nsegs, const char **args, int *nargs, bool *path_known);
 extern const struct service_def api_services[];
+
+/* In-process dispatch, without a socket (fuzzing and tests): runs one request
+ * through the same routing, token check, microversions, body limits and handlers
+ * as the server. headers is "Name: value" lines separated by '\n' (may be NULL);
+ * url may carry a query string. Returns the status; *body_out (malloc'd, caller
+ * frees, may be NULL) gets the answer's body text. */
+int http_dispatch_local(const char *method, const char *url, const char *headers,
+                        const char *body, size_t body_len, char **body_out);
+/* Sets the limits http_dispatch_local applies when no server was started. */
+void http_configure_local(size_t max_body);
 
 /* The server. */
 struct http_opts {

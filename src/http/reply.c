@@ -98,9 +98,12 @@ int reply_error(struct req *r)
 {
     int status = r->c.status ? r->c.status : 500;
     const char *msg = r->c.msg[0] ? r->c.msg : "The server failed to answer the request.";
-    if (status == 429 && r->svc == SVC_COMPUTE)
+    if (status == 429 && r->svc == SVC_COMPUTE) {
+        char after[16];
+        snprintf(after, sizeof(after), "%d", r->retry_after_s > 0 ? r->retry_after_s : 1);
         return reply_json(r, status, json_pack("{s:{s:i,s:s,s:s}}", "overLimit", "code", 429,
-                                               "message", msg, "retryAfter", "1"));
+                                               "message", msg, "retryAfter", after));
+    }
     return reply_json(r, status, reply_error_body(r->svc, status, r->c.kind, msg));
 }
 

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/identity.h"
 #include "http/http.h"
+#include "http/limits.h"
 #include "store/store.h"
 #include "util/jsonx.h"
 #include "util/log.h"
@@ -29,13 +31,34 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* A request dispatched in process (no connection) carries its own arguments. */
+#define LOCAL_KV_MAX 32
+
+struct local_kv {
+    char buf[8192];
+    const char *key[LOCAL_KV_MAX], *value[LOCAL_KV_MAX];
+    int n;
+};
+
+static const char *local_lookup(const struct local_kv *kv, const char *key, bool nocase)
+{
+    for (int i = 0; kv && i < kv->n; i++)
+        if (nocase ? strcasecmp(kv->key[i], key) == 0 : strcmp(kv->key[i], key) == 0)
+            return kv->value[i];
+    return NULL;
+}
+
 const char *req_query(struct req *r, const char *key)
 {
+    if (!r->conn)
+        return local_lookup(r->local_query, key, false);
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 const char *req_header(struct req *r, const char *key)
 {
+    if (!r->conn)
+        return local_lookup(r->local_headers, key, true);
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
 }
 
@@ -116,7 +139,7 @@ static void begin(struct req *r, const char *url)
 {
     const char *host = req_header(r, "Host");
     snprintf(r->base_url, sizeof(r->base_url), "http://%s",
-             host_header_ok(host) ? host : options.listen);
+             host_header_ok(host) ? host : (options.listen ? options.listen : "localhost"));
 
     if (strlen(url) >= sizeof(r->path)) {
         reply_fail(r, 414, "The request path is too long.");
@@ -153,6 +176,10 @@ static void begin(struct req *r, const char *url)
         reply_error(r);
         return;
     }
+    if (limits_check_address(r) < 0) {
+        reply_error(r);
+        return;
+    }
     if (!(r->route->flags & R_PUBLIC)) {
         const char *tok = req_header(r, "X-Auth-Token");
         if (!tok || !*tok) {
@@ -163,6 +190,10 @@ static void begin(struct req *r, const char *url)
             reply_error(r);
             return;
         }
+    }
+    if (limits_check_caller(r) < 0) {
+        reply_error(r);
+        return;
     }
     if (r->route->flags & R_STREAM) {
         r->phase = STREAM_BEGIN;
@@ -353,6 +384,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         id_uuid(uuid);
         snprintf(r->rid, sizeof(r->rid), "req-%s", uuid);
         r->c.rid = r->rid;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) {
+            const struct sockaddr *sa = ci->client_addr;
+            if (sa->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client_addr,
+                          sizeof(r->client_addr));
+            else if (sa->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                          r->client_addr, sizeof(r->client_addr));
+        }
+        if (!r->client_addr[0])
+            str_copy(r->client_addr, "unknown", sizeof(r->client_addr));
         begin(r, url);
         return MHD_YES;
     }
@@ -415,12 +459,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return respond(r);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static void req_finish(struct req *r)
 {
-    struct req *r = *con_cls;
-    if (!r)
-        return;
     if (r->route && (r->route->flags & R_STREAM) && r->stream) {
         r->phase = STREAM_ABORT;
         r->route->fn(r);
@@ -441,8 +481,165 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->out_raw);
     if (r->out_fd >= 0)
         close(r->out_fd);
+    free(r->local_query);
+    free(r->local_headers);
     free(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+    if (!r)
+        return;
+    req_finish(r);
     *con_cls = NULL;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Copies [s, s + n) into kv's buffer, %-decoded when decode; NULL when full. */
+static char *kv_put(struct local_kv *kv, size_t *used, const char *s, size_t n, bool decode)
+{
+    if (*used + n + 1 > sizeof(kv->buf))
+        return NULL;
+    char *out = kv->buf + *used, *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (decode && s[i] == '%' && i + 2 < n + 0 && hexval(s[i + 1]) >= 0 &&
+            hexval(s[i + 2]) >= 0) {
+            *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else if (decode && s[i] == '+') {
+            *o++ = ' ';
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o++ = '\0';
+    *used += (size_t)(o - out);
+    return out;
+}
+
+/* Splits "k=v&k2=v2" (sep '&', eq '=') or header lines (sep '\n', eq ':'). */
+static struct local_kv *kv_parse(const char *text, char sep, char eq, bool decode)
+{
+    struct local_kv *kv = calloc(1, sizeof(*kv));
+    if (!kv || !text)
+        return kv;
+    size_t used = 0;
+    const char *p = text;
+    while (*p && kv->n < LOCAL_KV_MAX) {
+        const char *end = strchr(p, sep);
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *mid = memchr(p, eq, len);
+        size_t klen = mid ? (size_t)(mid - p) : len;
+        const char *v = mid ? mid + 1 : p + len;
+        size_t vlen = mid ? len - klen - 1 : 0;
+        while (!decode && vlen && *v == ' ') {
+            v++;
+            vlen--;
+        }
+        while (vlen && (v[vlen - 1] == '\r'))
+            vlen--;
+        if (klen) {
+            char *k = kv_put(kv, &used, p, klen, decode);
+            char *val = kv_put(kv, &used, v, vlen, decode);
+            if (!k || !val)
+                break;
+            kv->key[kv->n] = k;
+            kv->value[kv->n++] = val;
+        }
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return kv;
+}
+
+int http_dispatch_local(const char *method, const char *url, const char *headers,
+                        const char *body, size_t body_len, char **body_out)
+{
+    *body_out = NULL;
+    struct req *r = calloc(1, sizeof(*r));
+    if (!r)
+        return 500;
+    r->method = method;
+    r->out_fd = -1;
+    r->mv = COMPUTE_MV_MIN;
+    r->prefix = "";
+    r->started_us = mono_us();
+    snprintf(r->rid, sizeof(r->rid), "req-local");
+    str_copy(r->client_addr, "local", sizeof(r->client_addr));
+    r->c.rid = r->rid;
+    const char *q = strchr(url, '?');
+    char path[2048];
+    size_t plen = q ? (size_t)(q - url) : strlen(url);
+    if (plen >= sizeof(path))
+        plen = sizeof(path) - 1;
+    memcpy(path, url, plen);
+    path[plen] = '\0';
+    r->local_query = kv_parse(q ? q + 1 : NULL, '&', '=', true);
+    r->local_headers = kv_parse(headers, '\n', ':', false);
+    if (!r->local_query || !r->local_headers) {
+        req_finish(r);
+        return 500;
+    }
+    /* The path is %-decoded, as libmicrohttpd hands it to on_request. */
+    struct local_kv *decoded = kv_parse(NULL, 0, 0, false);
+    size_t used = 0;
+    const char *dpath = decoded ? kv_put(decoded, &used, path, strlen(path), true) : NULL;
+    begin(r, dpath ? dpath : path);
+    free(decoded);
+    if (!r->answered) {
+        if (r->route->flags & R_STREAM) {
+            r->phase = STREAM_DATA;
+            r->chunk = body;
+            r->chunk_len = body_len;
+            if (body_len && r->route->fn(r) < 0 && !r->answered)
+                reply_error(r);
+            if (!r->answered) {
+                r->phase = STREAM_END;
+                if (r->route->fn(r) < 0 || !r->answered)
+                    reply_error(r);
+            }
+        } else if (body_len > options.max_body) {
+            reply_fail(r, 413, "The request body is larger than the limit of %zu bytes.",
+                       options.max_body);
+        } else {
+            r->raw = malloc(body_len + 1);
+            if (!r->raw) {
+                reply_fail(r, 500, "Out of memory.");
+            } else {
+                memcpy(r->raw, body, body_len);
+                r->raw[body_len] = '\0';
+                r->raw_len = body_len;
+                if (parse_body(r) == 0)
+                    call_handler(r);
+            }
+        }
+    }
+    if (r->out)
+        *body_out = json_dumps(r->out, JSON_COMPACT);
+    else if (r->out_raw)
+        *body_out = strndup(r->out_raw, r->out_len);
+    int status = r->status ? r->status : 500;
+    req_finish(r);
+    return status;
+}
+
+void http_configure_local(size_t max_body)
+{
+    options.max_body = max_body;
+    options.listen = "local";
 }
 
 int http_start(const struct http_opts *o)
