@@ -7,7 +7,13 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
+# This file measures quotas, not rate limits (70-ratelimit does): give tier 1 a
+# request rate that a burst of 50 creates fits in.
+Q_CFG=$(mktemp "${TMPDIR:-/tmp}/hearth-quota-XXXXXX.ini")
+printf '[ratelimit]\ntier1_rate = 1000\ntier1_burst = 1000\n' >"$Q_CFG"
+HEARTHD_ARGS="--config $Q_CFG"
 start_hearthd || finish
+rm -f "$Q_CFG"
 
 run os1 token issue -f value -c project_id
 tier1_id=$OUT
