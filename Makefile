@@ -3,7 +3,7 @@ BUILD ?= build
 DATA ?= data
 LISTEN ?= 127.0.0.1:5000
 
-.PHONY: all deps build run test test-unit test-scenario clean
+.PHONY: all deps build run test test-unit test-scenario fuzz clean
 
 all: build
 
@@ -27,6 +27,12 @@ test-unit: build
 
 test-scenario: build
 	HEARTH_BUILD=$(abspath $(BUILD)) ./tests/scenario/run.sh
+
+# libFuzzer targets (clang, ASan+UBSan) for FUZZ_SECONDS each; CI runs a short pass.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@./scripts/install-deps.sh fuzz
+	./tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

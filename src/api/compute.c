@@ -1076,7 +1076,9 @@ static int h_service_legacy(struct req *r)
     if (r->mv >= MV(2, 53))
         return ctx_fail(&r->c, 404, "Service %s could not be found.", ARG(r, 0));
     const char *act = ARG(r, 0), *host = NULL, *binary = NULL, *reason = NULL;
-    if (!json_is_object(r->body) || jx_str(&r->c, r->body, "host", 255, true, &host) < 0 ||
+    if (!json_is_object(r->body))
+        return ctx_fail(&r->c, 400, "The request body must be a JSON object.");
+    if (jx_str(&r->c, r->body, "host", 255, true, &host) < 0 ||
         jx_str(&r->c, r->body, "binary", 255, true, &binary) < 0 ||
         jx_str(&r->c, r->body, "disabled_reason", 255, false, &reason) < 0)
         return -1;
@@ -1120,7 +1122,9 @@ static int h_service_update(struct req *r)
     bool forced = false;
     json_t *has_forced = json_object_get(r->body, "forced_down");
     int rc = 0;
-    if (!json_is_object(r->body) || jx_str(&r->c, r->body, "status", 16, false, &status) < 0 ||
+    if (!json_is_object(r->body))
+        rc = ctx_fail(&r->c, 400, "The request body must be a JSON object.");
+    else if (jx_str(&r->c, r->body, "status", 16, false, &status) < 0 ||
         jx_str(&r->c, r->body, "disabled_reason", 255, false, &reason) < 0 ||
         jx_bool(&r->c, r->body, "forced_down", false, &forced) < 0)
         rc = -1;

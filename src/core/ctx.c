@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static int fail_v(struct ctx *c, int status, const char *kind, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int fail_v(struct ctx *c, int status,
+                                                       const char *kind, const char *fmt,
+                                                       va_list ap)
 {
     if (c->status == 0) {
         c->status = status;
