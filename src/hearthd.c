@@ -12,12 +12,14 @@
 #include <sys/stat.h>
 
 #include "core/config.h"
+#include "core/heatlive.h"
 #include "core/identity.h"
 #include "core/image.h"
 #include "core/region.h"
 #include "core/sched.h"
 #include "core/task.h"
 #include "drivers/virt.h"
+#include "api/api.h"
 #include "http/http.h"
 #include "http/limits.h"
 #include "store/store.h"
@@ -124,7 +126,11 @@ int main(int argc, char **argv)
     struct virt_sim_opts so = {.spawn_ms = cfg.sim_spawn_ms, .power_ms = cfg.sim_power_ms,
                                .delete_ms = cfg.sim_delete_ms, .fail_rate = cfg.sim_fail_rate};
     virt_sim_configure(&so);
-    sched_set_weigher(strcmp(cfg.weigher, "pack") == 0 ? SCHED_PACK : SCHED_SPREAD);
+    sched_set_weigher(strcmp(cfg.weigher, "pack") == 0   ? SCHED_PACK
+                      : strcmp(cfg.weigher, "heat") == 0 ? SCHED_HEAT
+                                                         : SCHED_SPREAD);
+    sched_set_heat_multiplier(cfg.heat_multiplier);
+    api_set_metrics_allow(cfg.metrics_allow);
 
     char auth_url[512];
     if (cfg.public_url[0])
@@ -139,6 +145,22 @@ int main(int argc, char **argv)
     struct conductor_opts co = {.tick_ms = cfg.conductor_tick_ms, .timeout_ms = 600000};
     if (conductor_start(&co) < 0)
         return 1;
+    /* Temperature files named in the config are relative to the config's folder. */
+    char conf_dir[4096] = ".";
+    if (config_file) {
+        str_copy(conf_dir, config_file, sizeof(conf_dir));
+        char *slash = strrchr(conf_dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            str_copy(conf_dir, ".", sizeof(conf_dir));
+    }
+    struct heatlive_opts hlo = {.step_s = cfg.heat_step_s,
+                                .retention_s = (int64_t)cfg.heat_retention_days * 86400};
+    if (heatlive_start(&cfg.heat, conf_dir, &hlo) < 0) {
+        conductor_stop();
+        return 1;
+    }
     struct limits_opts lo = {.enabled = cfg.rl_enabled};
     for (int i = 0; i < 7; i++) {
         struct rl_limit l = {.rate = cfg.rl_rate[i], .burst = cfg.rl_burst[i]};
@@ -157,6 +179,7 @@ int main(int argc, char **argv)
                            .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s,
                            .slow_workers = cfg.slow_workers};
     if (http_start(&ho) < 0) {
+        heatlive_stop();
         conductor_stop();
         return 1;
     }
@@ -168,6 +191,7 @@ int main(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info(NULL, "Stopping on signal %d.", sig);
     http_stop();
+    heatlive_stop();
     conductor_stop();
     store_close();
     return 0;

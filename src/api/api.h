@@ -10,6 +10,7 @@ extern const struct route image_routes[];
 extern const struct route network_routes[];
 extern const struct route volume_routes[];
 extern const struct route hearth_routes[];
+extern const struct route metrics_routes[];
 
 /* The first path argument of the matched route, etc. */
 #define ARG(r, i) ((r)->args[(i)])
@@ -17,3 +18,8 @@ extern const struct route hearth_routes[];
 /* Shared by the services: a paging limit from ?limit= (default dflt, max 1000);
  * 400 when it is not a positive integer. */
 int api_limit(struct req *r, int dflt, int *out);
+
+/* Who may read GET /metrics without a token: a comma-separated list of client
+ * addresses, or "*" for anyone ([api] metrics_allow; default the loopback). */
+void api_set_metrics_allow(const char *list);
+bool api_metrics_allowed(const char *addr);

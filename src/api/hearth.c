@@ -2,13 +2,17 @@
  * changing a project's tier, and the region's status. Error bodies are Keystone-like
  * (reply_error shapes them for SVC_HEARTH). Every json_t a helper returns is a new
  * reference the caller owns. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "core/heatlive.h"
 #include "core/identity.h"
 #include "core/quota.h"
 #include "core/region.h"
+#include "util/clock.h"
 #include "util/jsonx.h"
+#include "util/strx.h"
 
 static const char *rec_str(json_t *o, const char *key)
 {
@@ -148,10 +152,85 @@ static int region_get(struct req *r)
     return reply_obj(r, 200, json_pack("{s:o}", "region", status));
 }
 
+/* ---- heat ---- */
+
+static int heat_now(struct req *r)
+{
+    if (ctx_need_admin(&r->c) < 0)
+        return -1;
+    return reply_obj(r, 200, heatlive_now(&r->c));
+}
+
+/* A time in a query: ISO 8601 UTC or epoch seconds; dflt when absent. */
+static int query_time(struct req *r, const char *key, int64_t dflt, int64_t *out)
+{
+    const char *s = req_query(r, key);
+    if (!s || !*s) {
+        *out = dflt;
+        return 0;
+    }
+    int64_t v;
+    if (str_to_i64(s, 0, INT64_C(253402300799), &v) || (v = clock_parse_iso(s)) >= 0) {
+        *out = v;
+        return 0;
+    }
+    return ctx_fail(&r->c, 400,
+                    "Invalid '%s' value '%.40s': expected ISO 8601 UTC (2026-01-31T00:00:00Z)"
+                    " or epoch seconds.",
+                    key, s);
+}
+
+static int heat_report(struct req *r)
+{
+    struct ctx *c = &r->c;
+    if (ctx_need_admin(c) < 0)
+        return -1;
+    int64_t now = clock_now_s(), from, to, step = 0;
+    if (query_time(r, "to", now, &to) < 0 || query_time(r, "from", to - 86400, &from) < 0)
+        return -1;
+    const char *st = req_query(r, "step");
+    if (st && !str_to_i64(st, 1, INT32_MAX, &step))
+        return ctx_fail(c, 400, "Invalid step '%.32s': expected seconds, at least 1.", st);
+    if (!st) {
+        /* About a hundred buckets, in whole minutes. */
+        step = (to - from) / 100 / 60 * 60;
+        if (step < 60)
+            step = 60;
+    }
+    json_t *rep = heatlive_report(c, from, to, step);
+    return rep ? reply_obj(r, 200, rep) : -1;
+}
+
 const struct route hearth_routes[] = {
     {"GET", "/v1", version_get, R_PUBLIC},
     {"GET", "/v1/projects/*", project_show, 0},
     {"PUT", "/v1/projects/*/tier", project_set_tier, 0},
     {"GET", "/v1/region", region_get, 0},
+    {"GET", "/v1/heat", heat_now, 0},
+    {"GET", "/v1/heat/report", heat_report, 0},
+    {NULL, NULL, NULL, 0},
+};
+
+/* GET /metrics: the Prometheus text exposition. No token (scrapers rarely carry one);
+ * only the addresses in [api] metrics_allow may read it. */
+static int metrics_get(struct req *r)
+{
+    if (!api_metrics_allowed(r->client_addr))
+        return ctx_fail(&r->c, 403, "Metrics are not served to %s ([api] metrics_allow).",
+                        r->client_addr);
+    char *text = heatlive_metrics_text(&r->c);
+    if (!text)
+        return -1;
+    free(r->out_raw);
+    r->out_raw = text;
+    r->out_len = strlen(text);
+    r->out_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->status = 200;
+    r->answered = true;
+    return 0;
+}
+
+const struct route metrics_routes[] = {
+    {"GET", "", metrics_get, R_PUBLIC},
     {NULL, NULL, NULL, 0},
 };

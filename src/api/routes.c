@@ -1,5 +1,6 @@
 /* The services hearthd serves, by path prefix, on one port. */
 #include <stdio.h>
+#include <string.h>
 
 #include "api/api.h"
 #include "util/strx.h"
@@ -12,6 +13,7 @@ const struct service_def api_services[] = {
     {"/network", SVC_NETWORK, network_routes},
     {"/volume", SVC_VOLUME, volume_routes},
     {"/hearth", SVC_HEARTH, hearth_routes},
+    {"/metrics", SVC_HEARTH, metrics_routes},
     {NULL, SVC_NONE, NULL},
 };
 
@@ -23,4 +25,25 @@ int api_limit(struct req *r, int dflt, int *out)
         return ctx_fail(&r->c, 400, "Invalid limit '%.32s': expected a non-negative integer.", s);
     *out = v > 1000 ? 1000 : (int)v;
     return 0;
+}
+
+static char metrics_allow[512] = "127.0.0.1,::1";
+
+void api_set_metrics_allow(const char *list)
+{
+    str_copy(metrics_allow, list, sizeof(metrics_allow));
+}
+
+bool api_metrics_allowed(const char *addr)
+{
+    size_t n = strlen(addr);
+    for (const char *p = metrics_allow; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t k = strcspn(p, ", ");
+        if ((k == 1 && *p == '*') || (k == n && k && memcmp(p, addr, k) == 0))
+            return true;
+        p += k;
+    }
+    return false;
 }

@@ -4,6 +4,10 @@
  *   hearth [--url URL] [-f table|json] project show PROJECT
  *   hearth [--url URL] [-f table|json] project set-tier PROJECT TIER
  *   hearth [--url URL] [-f table|json] region status
+ *   hearth [--url URL] [-f table|json] heat now
+ *   hearth [--url URL] [-f table|json] heat report [--from T] [--to T] [--step S]
+ *                                                  [--csv FILE] [--svg FILE]
+ *   hearth heat simulate --config FILE [...]      (offline; no server)
  *   hearth version | --help
  *
  * Exit status: 0 success, 1 an error from the server or the network, 2 a usage error.
@@ -13,11 +17,15 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "cli/heatreport.h"
+#include "heat/sim.h"
 
 #define HEARTH_CLI_VERSION "0.1.0"
 #define BODY_MAX ((size_t)16 << 20) /* bytes of one response body */
@@ -57,6 +65,13 @@ static void usage(FILE *out)
           "  project show PROJECT            Show a project's tier, limits and usage.\n"
           "  project set-tier PROJECT TIER   Move a project to tier 1, 2 or 3 (admin).\n"
           "  region status                   Show the region at a glance (admin).\n"
+          "  heat now                        Power, heat and metrics per datacentre now (admin).\n"
+          "  heat report [--from T] [--to T] [--step S] [--csv FILE] [--svg FILE]\n"
+          "                                  Heat over a period (default: the last 24 h) as a\n"
+          "                                  table; the series as CSV and as an SVG chart.\n"
+          "                                  T: ISO 8601 UTC or epoch seconds; S: seconds.\n"
+          "  heat simulate --config FILE ... A year of the region offline (see\n"
+          "                                  'hearth heat simulate --help').\n"
           "  version                         Show the client's and the server's version.\n"
           "\n"
           "Options:\n"
@@ -543,6 +558,92 @@ static int cmd_region_status(struct cli *cl)
     return rc;
 }
 
+static int cmd_heat_now(struct cli *cl)
+{
+    char url[URL_MAX];
+    snprintf(url, sizeof(url), "%s/hearth/v1/heat", cl->base);
+    json_t *j = api_call(cl, "GET", url, NULL, true);
+    if (!j)
+        return EXIT_FAIL;
+    int rc = show_member(cl, j, "heat");
+    json_decref(j);
+    return rc;
+}
+
+struct report_opts {
+    const char *from, *to, *step, *csv, *svg;
+};
+
+/* Appends "&key=escaped value" to url when value is set. */
+static int add_query(struct cli *cl, char *url, size_t size, const char *key, const char *value)
+{
+    if (!value)
+        return 0;
+    char *esc = curl_easy_escape(cl->curl, value, 0);
+    if (!esc)
+        return -1;
+    size_t len = strlen(url);
+    int n = snprintf(url + len, size - len, "%c%s=%s", strchr(url, '?') ? '&' : '?', key, esc);
+    curl_free(esc);
+    return n < 0 || (size_t)n >= size - len ? -1 : 0;
+}
+
+static int cmd_heat_report(struct cli *cl, const struct report_opts *o)
+{
+    char url[URL_MAX], err[512];
+    snprintf(url, sizeof(url), "%s/hearth/v1/heat/report", cl->base);
+    if (add_query(cl, url, sizeof(url), "from", o->from) < 0 ||
+        add_query(cl, url, sizeof(url), "to", o->to) < 0 ||
+        add_query(cl, url, sizeof(url), "step", o->step) < 0) {
+        fail_msg("The report's options are too long.");
+        return EXIT_USAGE;
+    }
+    json_t *j = api_call(cl, "GET", url, NULL, true);
+    if (!j)
+        return EXIT_FAIL;
+    int rc = EXIT_OK;
+    if (!json_is_object(json_object_get(j, "report"))) {
+        fail_msg("The server's answer has no 'report' object.");
+        rc = EXIT_FAIL;
+    } else if (cl->json) {
+        show(cl, j);
+    } else {
+        heatreport_table(stdout, j);
+    }
+    if (rc == EXIT_OK && o->csv && heatreport_csv(o->csv, j, err, sizeof(err)) < 0) {
+        fail_msg("%s", err);
+        rc = EXIT_FAIL;
+    } else if (rc == EXIT_OK && o->csv && !cl->json) {
+        printf("\nSeries written to %s\n", o->csv);
+    }
+    if (rc == EXIT_OK && o->svg && heatreport_svg(o->svg, j, err, sizeof(err)) < 0) {
+        fail_msg("%s", err);
+        rc = EXIT_FAIL;
+    } else if (rc == EXIT_OK && o->svg && !cl->json) {
+        printf("Chart written to %s\n", o->svg);
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* The options of 'heat report', as data: each sets one field of struct report_opts. */
+static const struct {
+    const char *name;
+    size_t off;
+} report_flags[] = {
+    {"--from", offsetof(struct report_opts, from)}, {"--to", offsetof(struct report_opts, to)},
+    {"--step", offsetof(struct report_opts, step)}, {"--csv", offsetof(struct report_opts, csv)},
+    {"--svg", offsetof(struct report_opts, svg)},
+};
+
+static bool report_flag(const char *a, size_t *k)
+{
+    for (*k = 0; *k < sizeof(report_flags) / sizeof(report_flags[0]); (*k)++)
+        if (strcmp(a, report_flags[*k].name) == 0)
+            return true;
+    return false;
+}
+
 /* The client's version, and the server's API version when a URL is known (the version
  * document needs no login). */
 static int cmd_version(struct cli *cl, bool have_base)
@@ -587,9 +688,14 @@ static bool parse_tier(const char *s, long *out)
 
 int main(int argc, char **argv)
 {
+    /* Offline: the simulation runs here, without a server or a login. */
+    if (argc >= 3 && strcmp(argv[1], "heat") == 0 && strcmp(argv[2], "simulate") == 0)
+        return heat_sim_main(argc - 2, argv + 2);
     struct cli cl;
     memset(&cl, 0, sizeof(cl));
     const char *url_opt = NULL, *format = "table";
+    struct report_opts ro = {0};
+    size_t k;
     const char *pos[8];
     int npos = 0;
 
@@ -608,6 +714,13 @@ int main(int argc, char **argv)
                 url_opt = argv[++i];
             else
                 format = argv[++i];
+        } else if (report_flag(a, &k)) {
+            if (i + 1 >= argc) {
+                fail_msg("Option %s needs a value.", a);
+                return EXIT_USAGE;
+            }
+            const char *v = argv[++i];
+            memcpy((char *)&ro + report_flags[k].off, &v, sizeof(v));
         } else if (strncmp(a, "--url=", 6) == 0) {
             url_opt = a + 6;
         } else if (strncmp(a, "--format=", 9) == 0) {
@@ -638,7 +751,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    enum { CMD_PROJECT_SHOW, CMD_PROJECT_SET_TIER, CMD_REGION_STATUS, CMD_VERSION } cmd;
+    enum {
+        CMD_PROJECT_SHOW,
+        CMD_PROJECT_SET_TIER,
+        CMD_REGION_STATUS,
+        CMD_HEAT_NOW,
+        CMD_HEAT_REPORT,
+        CMD_VERSION
+    } cmd;
     long tier = 0;
     if (npos == 0) {
         usage(stderr);
@@ -659,8 +779,16 @@ int main(int argc, char **argv)
         cmd = CMD_PROJECT_SET_TIER;
     } else if (npos == 2 && strcmp(pos[0], "region") == 0 && strcmp(pos[1], "status") == 0) {
         cmd = CMD_REGION_STATUS;
+    } else if (npos == 2 && strcmp(pos[0], "heat") == 0 && strcmp(pos[1], "now") == 0) {
+        cmd = CMD_HEAT_NOW;
+    } else if (npos == 2 && strcmp(pos[0], "heat") == 0 && strcmp(pos[1], "report") == 0) {
+        cmd = CMD_HEAT_REPORT;
     } else {
         fail_msg("Unknown command. Try 'hearth --help'.");
+        return EXIT_USAGE;
+    }
+    if (cmd != CMD_HEAT_REPORT && (ro.from || ro.to || ro.step || ro.csv || ro.svg)) {
+        fail_msg("--from, --to, --step, --csv and --svg go with 'heat report' only.");
         return EXIT_USAGE;
     }
 
@@ -702,6 +830,10 @@ int main(int argc, char **argv)
             rc = cmd_project_show(&cl, pos[2]);
         else if (cmd == CMD_PROJECT_SET_TIER)
             rc = cmd_project_set_tier(&cl, pos[2], tier);
+        else if (cmd == CMD_HEAT_NOW)
+            rc = cmd_heat_now(&cl);
+        else if (cmd == CMD_HEAT_REPORT)
+            rc = cmd_heat_report(&cl, &ro);
         else
             rc = cmd_region_status(&cl);
     }

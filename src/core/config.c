@@ -57,6 +57,11 @@ void config_defaults(struct config *cfg)
     cfg->rl_enabled = true;
     memcpy(cfg->rl_rate, rates, sizeof(rates));
     memcpy(cfg->rl_burst, bursts, sizeof(bursts));
+    heat_config_defaults(&cfg->heat);
+    cfg->heat_step_s = 60;
+    cfg->heat_retention_days = 400;
+    cfg->heat_multiplier = 2.0;
+    str_copy(cfg->metrics_allow, "127.0.0.1,::1", sizeof(cfg->metrics_allow));
 }
 
 /* [ratelimit] keys: name -> index into rl_rate/rl_burst. */
@@ -142,6 +147,10 @@ static void *item(void *base, int *n, size_t sz, const char *arg, struct config 
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
     struct config *cfg = user;
+    int heat_rc = heat_config_key(&cfg->heat, section, name, value, cfg->error,
+                                  sizeof(cfg->error));
+    if (heat_rc >= 0) /* a heat section: taken (1) or refused (0) */
+        return heat_rc;
     char kind[CFG_NAME] = "", arg[CFG_NAME] = "";
     const char *sp = strchr(section, ' ');
     if (sp) {
@@ -177,6 +186,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
             TAKE_INT(cfg->timeout_s, 1, 3600);
         else if (strcmp(name, "max_body_bytes") == 0)
             TAKE_INT(cfg->max_body, 1024, 64 << 20);
+        else if (strcmp(name, "metrics_allow") == 0)
+            TAKE_STR(cfg->metrics_allow);
+        else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "heat") == 0 && !arg[0]) {
+        if (strcmp(name, "step_s") == 0)
+            TAKE_INT(cfg->heat_step_s, 1, 3600);
+        else if (strcmp(name, "retention_days") == 0)
+            TAKE_INT(cfg->heat_retention_days, 1, 3660);
         else
             return unknown(cfg, section, name);
     } else if (strcmp(kind, "identity") == 0) {
@@ -241,9 +259,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
             return unknown(cfg, section, name);
     } else if (strcmp(kind, "scheduler") == 0) {
         if (strcmp(name, "weigher") == 0) {
-            if (strcmp(value, "spread") && strcmp(value, "pack"))
+            if (strcmp(value, "spread") && strcmp(value, "pack") && strcmp(value, "heat"))
                 return bad(cfg, section, name, value);
             TAKE_STR(cfg->weigher);
+        } else if (strcmp(name, "heat_multiplier") == 0) {
+            char *end;
+            double d = strtod(value, &end);
+            if (*end || !(d >= 0) || d > 1000)
+                return bad(cfg, section, name, value);
+            cfg->heat_multiplier = d;
         } else if (strcmp(name, "conductor_tick_ms") == 0)
             TAKE_INT(cfg->conductor_tick_ms, 1, 10000);
         else
@@ -390,7 +414,8 @@ int config_load(struct config *cfg, const char *path)
             snprintf(cfg->error, sizeof(cfg->error), "Syntax error on line %d.", rc);
         return -1;
     }
-    return 0;
+    /* What single keys cannot tell: the heat sections fit together. */
+    return heat_config_check(&cfg->heat, cfg->error, sizeof(cfg->error));
 }
 
 int config_load_string(struct config *cfg, const char *text)
@@ -401,5 +426,5 @@ int config_load_string(struct config *cfg, const char *text)
             snprintf(cfg->error, sizeof(cfg->error), "Syntax error on line %d.", rc);
         return -1;
     }
-    return 0;
+    return heat_config_check(&cfg->heat, cfg->error, sizeof(cfg->error));
 }

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "heat/heat.h"
+
 #define CFG_MAX_ITEMS 64
 #define CFG_NAME 64
 
@@ -61,7 +63,7 @@ struct config {
     int sim_spawn_ms, sim_power_ms, sim_delete_ms;
     double sim_fail_rate;
     int conductor_tick_ms;
-    char weigher[16];  /* "spread" | "pack" */
+    char weigher[16];  /* "spread" | "pack" | "heat" */
     struct cfg_cluster clusters[CFG_MAX_ITEMS];
     int nclusters;
     struct cfg_hosts hosts[CFG_MAX_ITEMS];
@@ -81,6 +83,12 @@ struct config {
      * address, 6 failed logins (per user name and per address; rate per minute). */
     bool rl_enabled;
     double rl_rate[7], rl_burst[7];
+    /* [datacentre X], [heat_network X], [power_model X]: parsed by heat/heatconf.c */
+    struct heat_config heat;
+    int heat_step_s;          /* [heat] step_s: seconds of the clock between steps */
+    int heat_retention_days;  /* [heat] retention_days: samples kept */
+    double heat_multiplier;   /* [scheduler] heat_multiplier (weigher = heat) */
+    char metrics_allow[256];  /* [api] metrics_allow: who may GET /metrics */
     char error[512];
 };
 

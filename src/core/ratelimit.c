@@ -2,6 +2,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +76,18 @@ static void decide(const char *key, struct rl_limit limit, double cost, bool tak
     int64_t cost_us = (int64_t)(cost * (double)interval_us);
     int64_t tolerance_us = (int64_t)(burst * (double)interval_us);
     int64_t now_us = clock_now_ms() * 1000;
+
+    /* A key too long to store (a user name of 200 bytes in a failed-login key) stands
+     * for itself by its kind prefix and a digest, so it still matches next time. */
+    char short_key[RL_KEY_MAX];
+    if (strlen(key) >= RL_KEY_MAX) {
+        unsigned char d[16];
+        crypto_generichash(d, sizeof(d), (const unsigned char *)key, strlen(key), NULL, 0);
+        int n = snprintf(short_key, sizeof(short_key), "%.2s#", key);
+        for (size_t i = 0; i < sizeof(d) && n > 0 && (size_t)n + 3 <= sizeof(short_key); i++)
+            n += snprintf(short_key + n, sizeof(short_key) - (size_t)n, "%02x", d[i]);
+        key = short_key;
+    }
 
     uint64_t h = hash_key(key);
     struct rl_shard *s = &shards[h % RL_SHARDS];

@@ -3,12 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/heatlive.h"
 #include "core/host.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/strx.h"
 
 static enum sched_weigher weigher = SCHED_SPREAD;
+static double heat_multiplier = 2.0;
+
+void sched_set_heat_multiplier(double m)
+{
+    heat_multiplier = m;
+}
 
 void sched_set_weigher(enum sched_weigher w)
 {
@@ -34,15 +41,56 @@ static bool host_passes(const struct sched_host *h, const struct sched_request *
     return true;
 }
 
+static double free_ram_of(const struct sched_host *h)
+{
+    return (double)h->ram_mb * h->ram_ratio - (double)h->ram_used_mb;
+}
+
+/* Spread and pack compare free RAM. Heat adds heat_multiplier for a host whose
+ * datacentre's network wants heat it does not get now: there the new instance's heat is
+ * sold, elsewhere it may be dumped. A large network that takes everything always wants
+ * heat; so the preference is a yes/no, not the size of the unmet demand (which would
+ * make a 100 MW network outweigh every neighbourhood). */
+static int choose_heat(const struct sched_host *hosts, int n, const struct sched_request *rq)
+{
+    double ram_lo = 0, ram_hi = 0;
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        if (!host_passes(&hosts[i], rq))
+            continue;
+        double f = free_ram_of(&hosts[i]);
+        if (!any || f < ram_lo)
+            ram_lo = f;
+        if (!any || f > ram_hi)
+            ram_hi = f;
+        any = true;
+    }
+    int best = -1;
+    double best_w = 0;
+    for (int i = 0; any && i < n; i++) {
+        if (!host_passes(&hosts[i], rq))
+            continue;
+        double ram = ram_hi > ram_lo ? (free_ram_of(&hosts[i]) - ram_lo) / (ram_hi - ram_lo) : 0;
+        double w = ram + (hosts[i].heat_unmet_w > 0 ? heat_multiplier : 0);
+        if (best < 0 || w > best_w) {
+            best = i;
+            best_w = w;
+        }
+    }
+    return best;
+}
+
 int sched_choose(const struct sched_host *hosts, int n, const struct sched_request *rq,
                  enum sched_weigher w)
 {
+    if (w == SCHED_HEAT)
+        return choose_heat(hosts, n, rq);
     int best = -1;
     double best_free = 0;
     for (int i = 0; i < n; i++) {
         if (!host_passes(&hosts[i], rq))
             continue;
-        double free_ram = (double)hosts[i].ram_mb * hosts[i].ram_ratio - (double)hosts[i].ram_used_mb;
+        double free_ram = free_ram_of(&hosts[i]);
         bool better = best < 0 || (w == SCHED_SPREAD ? free_ram > best_free : free_ram < best_free);
         if (better) {
             best = i;
@@ -93,6 +141,7 @@ int sched_pick(struct ctx *c, const struct sched_request *rq, char host_out[64])
         h->disk_used_gb = sq_int(q, 10);
         h->cpu_ratio = sq_double(q, 11);
         h->ram_ratio = sq_double(q, 12);
+        h->heat_unmet_w = weigher == SCHED_HEAT ? heatlive_unmet_w(h->az) : 0;
     }
     sq_done(q);
     if (!hs)

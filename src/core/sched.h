@@ -8,7 +8,9 @@
 
 #include "core/ctx.h"
 
-enum sched_weigher { SCHED_SPREAD, SCHED_PACK };
+/* SCHED_HEAT: spread, plus a preference for the datacentre whose district network wants
+ * heat it does not get now (heat_unmet_w), weighted by sched_heat_multiplier. */
+enum sched_weigher { SCHED_SPREAD, SCHED_PACK, SCHED_HEAT };
 
 struct sched_host {
     char name[64], az[64], cpu_model[64];
@@ -16,6 +18,7 @@ struct sched_host {
     int vcpus, vcpus_used;
     int64_t ram_mb, ram_used_mb, disk_gb, disk_used_gb;
     double cpu_ratio, ram_ratio;
+    double heat_unmet_w; /* unmet heat demand at the host's datacentre (SCHED_HEAT) */
 };
 
 struct sched_request {
@@ -27,6 +30,10 @@ struct sched_request {
 };
 
 void sched_set_weigher(enum sched_weigher w);
+/* How much "this datacentre's network wants heat now" weighs against free RAM
+ * (normalised to 0..1 over the hosts that pass the filters, as Nova's weighers are).
+ * Default 2: wanted heat wins unless that datacentre is nearly full. */
+void sched_set_heat_multiplier(double m);
 /* Index of the best host for rq among hosts[0..n), or -1 when none passes. */
 int sched_choose(const struct sched_host *hosts, int n, const struct sched_request *rq,
                  enum sched_weigher w);

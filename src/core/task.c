@@ -169,8 +169,9 @@ static int run_task(struct ctx *c, struct task_row *t)
             char fault[600];
             snprintf(fault, sizeof(fault), "%s", c->msg);
             ctx_clear(c);
-            return is_delete ? finish_delete(c, t)
-                             : finish_instance(c, t, is_spawn ? "error" : t->vm_state, 0, fault);
+            /* A delete the driver cannot do must not drop the record of a domain that
+             * still exists: the server stays, in ERROR, with the reason. */
+            return finish_instance(c, t, is_spawn || is_delete ? "error" : t->vm_state, 0, fault);
         }
         if (rc < 0) {
             char fault[600];
@@ -207,7 +208,9 @@ static int run_task(struct ctx *c, struct task_row *t)
     }
     enum virt_state want = power_target(t->arg);
     if (st == want)
-        return finish_instance(c, t, vm_state_of(st), st == VIRT_RUNNING ? 1 : 4, NULL);
+        /* Nova's power states: 1 running, 4 shutdown, 7 suspended. */
+        return finish_instance(c, t, vm_state_of(st),
+                               st == VIRT_RUNNING ? 1 : st == VIRT_SUSPENDED ? 7 : 4, NULL);
     if (st == VIRT_GONE || st == VIRT_ERROR || timed_out)
         return finish_instance(c, t, "error", 0, "The power operation failed on the host.");
     return set_step(c, t->id, "wait", opts.tick_ms);

@@ -350,12 +350,15 @@ static void *slow_worker(void *arg)
     return NULL;
 }
 
-/* Queues r for a worker; false when the queue is full (the caller answers 503). */
+/* Suspends r's connection and queues r for a worker; false when the queue is full (the
+ * caller answers 503). The suspension happens under the queue's lock, so no worker can
+ * take r and resume the connection before it is suspended. */
 static bool slow_enqueue(struct req *r)
 {
     pthread_mutex_lock(&slow.lock);
     bool ok = slow.count < SLOW_QUEUE_MAX && !slow.stopping;
     if (ok) {
+        MHD_suspend_connection(r->conn);
         slow.queue[(slow.head + slow.count) % SLOW_QUEUE_MAX] = r;
         slow.count++;
         pthread_cond_signal(&slow.cond);
@@ -442,13 +445,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->phase = STREAM_END;
             if (r->route->fn(r) < 0 || !r->answered)
                 reply_error(r);
-        } else if (r->slow_done) {
-            /* answered by a slow worker */
         } else if (parse_body(r) == 0) {
             if (!(r->route->flags & R_SLOW)) {
                 call_handler(r);
             } else if (slow_enqueue(r)) {
-                MHD_suspend_connection(conn);
                 return MHD_YES;
             } else {
                 req_set_header(r, "Retry-After", "1");

@@ -95,6 +95,14 @@ static const char *const migrations[] = {
     "  due_ms INT NOT NULL, created_at INT NOT NULL);"
     "CREATE INDEX tasks_due ON tasks(due_ms);"
     "CREATE INDEX tasks_instance ON tasks(instance_id);",
+    /* 2: the heat engine's samples, one per datacentre and step (src/core/heatlive.c);
+     * powers in W are means over the step of dt seconds. */
+    "CREATE TABLE heat_samples(dc TEXT NOT NULL, ts INT NOT NULL, dt REAL NOT NULL,"
+    "  outdoor_c REAL, sink_c REAL, cop REAL, it_w REAL, facility_w REAL, hp_elec_w REAL,"
+    "  dc_w REAL, captured_w REAL, uncaptured_w REAL, source_w REAL, hp_out_w REAL,"
+    "  demand_w REAL, sold_w REAL, unmet_w REAL, dumped_w REAL, reuse_w REAL,"
+    "  storage_delta_j REAL, storage_loss_j REAL, stored_j REAL, PRIMARY KEY(dc, ts));"
+    "CREATE INDEX heat_samples_ts ON heat_samples(ts);",
 };
 
 int schema_migrate(sqlite3 *db)
