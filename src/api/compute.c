@@ -156,8 +156,11 @@ static int h_flavor_show(struct req *r)
 
 static int h_flavor_create(struct req *r)
 {
+    static const char *const allowed[] = {
+        "name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap",
+        "rxtx_factor", "os-flavor-access:is_public", "description", NULL};
     json_t *b = jx_obj(&r->c, r->body, "flavor");
-    if (!b)
+    if (!b || jx_only(&r->c, b, "flavor", allowed) < 0)
         return -1;
     struct flavor_spec fs = {.rxtx = 1.0, .is_public = true};
     int64_t vcpus = 0, ram = 0, disk = 0, eph = 0, swap = 0;
@@ -173,9 +176,22 @@ static int h_flavor_create(struct req *r)
         return -1;
     if (fs.description && r->mv < MV(2, 55))
         return ctx_fail(&r->c, 400, "The description of a flavor needs microversion 2.55.");
+    /* Nova takes a positive number, or a decimal string of one. */
     json_t *rx = GET(b, "rxtx_factor");
-    if (json_is_number(rx))
-        fs.rxtx = json_number_value(rx);
+    if (rx) {
+        const char *t = json_string_value(rx);
+        double v = json_is_number(rx) ? json_number_value(rx) : -1;
+        if (t) {
+            char *end;
+            v = strtod(t, &end);
+            if (end == t || *end || !strchr("0123456789", t[0]))
+                v = -1;
+        }
+        if (!(v > 0 && v <= 1e30))
+            return ctx_fail(&r->c, 400,
+                            "Invalid input for field 'rxtx_factor': expected a number above 0.");
+        fs.rxtx = v;
+    }
     fs.vcpus = (int)vcpus;
     fs.ram_mb = ram;
     fs.disk_gb = disk;
@@ -288,9 +304,11 @@ static int h_keypair_show(struct req *r)
 
 static int h_keypair_create(struct req *r)
 {
+    static const char *const allowed[] = {"name", "public_key", "type", "user_id", NULL};
     json_t *b = jx_obj(&r->c, r->body, "keypair");
     const char *name, *pub, *type = NULL;
-    if (!b || jx_str(&r->c, b, "name", 255, true, &name) < 0 ||
+    if (!b || jx_only(&r->c, b, "keypair", allowed) < 0 ||
+        jx_str(&r->c, b, "name", 255, true, &name) < 0 ||
         jx_str(&r->c, b, "public_key", KEYPAIR_PUBLIC_MAX, false, &pub) < 0 ||
         (r->mv >= MV(2, 2) && jx_str(&r->c, b, "type", 16, false, &type) < 0))
         return -1;
@@ -516,8 +534,11 @@ static int h_server_create(struct req *r)
         "config_drive", "adminPass", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig",
         "block_device_mapping_v2", "return_reservation_id", "tags", "personality", "hostname",
         NULL};
+    static const char *const top[] = {"server", "os:scheduler_hints",
+                                      "OS-SCH-HNT:scheduler_hints", NULL};
     json_t *b = jx_obj(&r->c, r->body, "server");
-    if (!b || (r->mv >= MV(2, 1) && jx_only(&r->c, b, "server", allowed) < 0))
+    if (!b || jx_only(&r->c, r->body, "the request", top) < 0 ||
+        jx_only(&r->c, b, "server", allowed) < 0)
         return -1;
     struct server_request rq = {.min_count = 1, .max_count = 1};
     int64_t mn = 1, mx = -1;
@@ -815,9 +836,35 @@ static int h_quota_update(struct req *r)
     json_t *changes = json_object();
     const char *k;
     json_t *v;
+    /* Nova's quota names: those hearth keeps, and the legacy network and file ones that
+     * Nova still takes and hearth has nothing to apply to. Any other name is refused. */
+    static const char *const kept[] = {"instances", "cores", "ram", "key_pairs",
+                                       "metadata_items", "server_groups",
+                                       "server_group_members", NULL};
+    static const char *const legacy[] = {
+        "fixed_ips", "floating_ips", "networks", "security_groups", "security_group_rules",
+        "injected_files", "injected_file_content_bytes", "injected_file_path_bytes", NULL};
     json_object_foreach(b, k, v) {
-        if (strcmp(k, "force") == 0 || strcmp(k, "id") == 0)
+        bool is_kept = false, is_legacy = false;
+        for (const char *const *p = kept; *p; p++)
+            is_kept |= strcmp(*p, k) == 0;
+        for (const char *const *p = legacy; *p; p++)
+            is_legacy |= strcmp(*p, k) == 0;
+        if (strcmp(k, "force") == 0) {
+            bool force;
+            if (jx_bool(&r->c, b, k, false, &force) < 0) {
+                json_decref(changes);
+                return -1;
+            }
             continue;
+        }
+        if (!is_kept && !is_legacy) {
+            json_decref(changes);
+            return ctx_fail(&r->c, 400,
+                            "Additional properties are not allowed in quota_set ('%.64s' was "
+                            "unexpected).",
+                            k);
+        }
         int64_t n;
         if (jx_int(&r->c, b, k, -1, INT32_MAX, false, &n) < 0) {
             json_decref(changes);

@@ -267,12 +267,6 @@ static int h_delete(struct req *r)
 
 /* ---- PATCH (application/openstack-images-v2.1-json-patch) ---- */
 
-static bool media_type_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Splits a JSON pointer "/attr" or "/attr/sub" into its decoded segments. */
 static int pointer_split(struct ctx *c, const char *path, char *attr, size_t attr_size, char *sub,
                          size_t sub_size, bool *has_sub)
@@ -423,7 +417,7 @@ static int patch_one(struct ctx *c, json_t *opobj, json_t *changes, json_t *tags
 static int h_update(struct req *r)
 {
     const char *ct = req_header(r, "Content-Type");
-    if (!media_type_is(ct, "application/openstack-images-v2.1-json-patch"))
+    if (!req_media_type_is(r, "application/openstack-images-v2.1-json-patch"))
         return reply_fail(r, 415,
                           "Unsupported content type '%.64s': an image is changed with "
                           "application/openstack-images-v2.1-json-patch.",
@@ -491,17 +485,21 @@ static int h_upload(struct req *r)
     struct image_upload *u = r->stream;
     switch (r->phase) {
     case STREAM_BEGIN: {
+        /* What the headers already refuse is refused before the image changes state. */
+        const char *ct = req_header(r, "Content-Type");
+        if (ct && *ct && !req_media_type_is(r, "application/octet-stream"))
+            return ctx_fail(&r->c, 415,
+                            "Unsupported Content-Type '%.64s': image data is sent as "
+                            "application/octet-stream.",
+                            ct);
+        const char *cl = req_header(r, "Content-Length");
+        int64_t len;
+        if (cl && str_to_i64(cl, 0, INT64_MAX, &len) && len > image_max_bytes())
+            return ctx_fail(&r->c, 413, "Image exceeds the storage limit of %lld bytes.",
+                            (long long)image_max_bytes());
         u = image_upload_begin(&r->c, ARG(r, 0));
         if (!u)
             return -1;
-        /* Refuse at once what the client announces as too big. */
-        const char *cl = req_header(r, "Content-Length");
-        int64_t len;
-        if (cl && str_to_i64(cl, 0, INT64_MAX, &len) && len > image_max_bytes()) {
-            image_upload_abort(u);
-            return ctx_fail(&r->c, 413, "Image exceeds the storage limit of %lld bytes.",
-                            (long long)image_max_bytes());
-        }
         r->stream = u;
         return 0;
     }

@@ -93,6 +93,9 @@ struct service_def {
 /* Request accessors. Returned strings are borrowed from the connection. */
 const char *req_query(struct req *r, const char *key);
 const char *req_header(struct req *r, const char *key);
+/* Whether the request's Content-Type is the media type want (parameters after ';' are
+ * ignored, case is not). */
+bool req_media_type_is(struct req *r, const char *want);
 /* Adds a response header (value formatted). */
 void req_set_header(struct req *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

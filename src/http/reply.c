@@ -37,6 +37,7 @@ static const char *nova_fault(int status)
     case 405: return "methodNotAllowed";
     case 409: return "conflictingRequest";
     case 413: return "overLimit";
+    case 415: return "badMediaType";
     case 429: return "overLimit";
     case 501: return "notImplemented";
     case 503: return "serviceUnavailable";
@@ -53,6 +54,7 @@ static const char *neutron_type(int status)
     case 404: return "NotFound";
     case 409: return "Conflict";
     case 413: return "RequestEntityTooLarge";
+    case 415: return "HTTPUnsupportedMediaType";
     case 429: return "OverQuota";
     default: return "InternalError";
     }

@@ -62,6 +62,15 @@ const char *req_header(struct req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
 }
 
+bool req_media_type_is(struct req *r, const char *want)
+{
+    const char *ct = req_header(r, "Content-Type");
+    size_t n = strlen(want);
+    while (ct && *ct == ' ')
+        ct++;
+    return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 static bool host_header_ok(const char *h)
 {
     if (!h || !*h || strlen(h) > 255)
@@ -141,10 +150,6 @@ static void begin(struct req *r, const char *url)
     snprintf(r->base_url, sizeof(r->base_url), "http://%s",
              host_header_ok(host) ? host : (options.listen ? options.listen : "localhost"));
 
-    if (strlen(url) >= sizeof(r->path)) {
-        reply_fail(r, 414, "The request path is too long.");
-        return;
-    }
     const char *rest = "";
     const struct service_def *svc = find_service(url, &rest);
     if (!svc) {
@@ -153,6 +158,10 @@ static void begin(struct req *r, const char *url)
     }
     r->svc = svc->svc;
     r->prefix = svc->prefix;
+    if (strlen(rest) >= sizeof(r->path)) {
+        reply_fail(r, 414, "The request path is too long.");
+        return;
+    }
     str_copy(r->path, rest, sizeof(r->path));
     str_copy(r->segbuf, rest, sizeof(r->segbuf));
     char *segs[REQ_MAX_SEGS];
@@ -290,6 +299,18 @@ static enum MHD_Result respond(struct req *r)
 static int parse_body(struct req *r)
 {
     if (r->raw_len) {
+        /* A body is JSON, said so or not said at all; anything else is refused before it
+         * is read as JSON. Keystone answers 400 there, the other services 415. Image
+         * PATCH has a media type of its own, which its handler checks. */
+        const char *ct = req_header(r, "Content-Type");
+        if (ct && *ct && !req_media_type_is(r, "application/json") &&
+            !req_media_type_is(r, "application/openstack-images-v2.1-json-patch")) {
+            reply_fail(r, r->svc == SVC_IDENTITY ? 400 : 415,
+                       "Unsupported Content-Type '%.64s': the request body must be "
+                       "application/json.",
+                       ct);
+            return -1;
+        }
         json_error_t err;
         r->body = json_loadb(r->raw, r->raw_len, JSON_REJECT_DUPLICATES,
                              &err);
@@ -507,6 +528,27 @@ static int hexval(char ch)
     return -1;
 }
 
+/* libmicrohttpd's %-decoding of the path and the query, in place, with one change: %00
+ * stays as it is. A decoded NUL would end the C string early, so that
+ * "/servers/<id>%00junk" reached the handler as "/servers/<id>" and acted on <id>. Kept
+ * literal, it is a byte no id or name has, and the lookup fails as it should. */
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *o = s;
+    for (const char *p = s; *p; p++) {
+        if (p[0] == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0 && (p[1] != '0' || p[2] != '0')) {
+            *o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return (size_t)(o - s);
+}
+
 /* Copies [s, s + n) into kv's buffer, %-decoded when decode; NULL when full. */
 static char *kv_put(struct local_kv *kv, size_t *used, const char *s, size_t n, bool decode)
 {
@@ -514,8 +556,8 @@ static char *kv_put(struct local_kv *kv, size_t *used, const char *s, size_t n, 
         return NULL;
     char *out = kv->buf + *used, *o = out;
     for (size_t i = 0; i < n; i++) {
-        if (decode && s[i] == '%' && i + 2 < n + 0 && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
+        if (decode && s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+            hexval(s[i + 2]) >= 0 && (s[i + 1] != '0' || s[i + 2] != '0')) {
             *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         } else if (decode && s[i] == '+') {
@@ -682,6 +724,7 @@ int http_start(const struct http_opts *o)
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
         o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, NULL,
         MHD_OPTION_END);
     if (!daemon_handle) {
         log_error(NULL, "Cannot listen on %s.", o->listen);
