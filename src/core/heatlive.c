@@ -164,15 +164,22 @@ int heatlive_step_now(struct ctx *c)
     pthread_mutex_lock(&engine.lock);
     double dt = engine.last_ms ? (double)(now_ms - engine.last_ms) / 1000.0 : engine.opts.step_s;
     /* Two steps in the same second (a test calling in, a clock jump back): no time
-     * passed, nothing to add. A long gap (hearthd was stopped) counts one step. */
+     * passed, nothing to add. The first step after a start, and the first after a gap
+     * longer than a step may be (the clock jumped), measure nothing that happened before
+     * them: they show the state now and count no energy. */
     if (dt < 0.5) {
         pthread_mutex_unlock(&engine.lock);
         free(hosts);
         return 0;
     }
-    if (dt > HEAT_STEP_MAX_S)
+    bool counted = engine.last_ms != 0 && dt <= HEAT_STEP_MAX_S;
+    if (!counted)
         dt = engine.opts.step_s;
+    struct heat_dc_state kept[HEAT_MAX_DCS];
+    memcpy(kept, engine.state, sizeof(kept));
     int rc = heat_model_step(engine.model, engine.state, it_w, now_ms / 1000, dt, out);
+    if (rc == 0 && !counted)
+        memcpy(engine.state, kept, sizeof(kept)); /* the tank did not run meanwhile */
     if (rc == 0) {
         engine.last_ms = now_ms;
         for (int i = 0; i < n; i++) {
@@ -180,7 +187,8 @@ int heatlive_step_now(struct ctx *c)
             engine.now[i].hosts = count[i];
             engine.now[i].hosts_up = up[i];
             engine.now[i].instances = running[i];
-            heat_metrics_add(&engine.now[i].total, &out[i]);
+            if (counted)
+                heat_metrics_add(&engine.now[i].total, &out[i]);
         }
         engine.unassigned_w = unassigned;
         free(engine.hosts);
@@ -192,7 +200,7 @@ int heatlive_step_now(struct ctx *c)
     free(hosts);
     if (rc < 0)
         return ctx_fail(c, 500, "The heat chain could not be stepped (bad host telemetry).");
-    return store_samples(c, now_ms / 1000, out, n);
+    return counted ? store_samples(c, now_ms / 1000, out, n) : 0;
 }
 
 static void *engine_main(void *arg)
@@ -342,7 +350,7 @@ static json_t *step_view(const struct heat_dc *dc, const struct dc_now *d)
     return o;
 }
 
-static json_t *totals_view(const struct heat_totals *t)
+json_t *heatlive_totals_view(const struct heat_totals *t)
 {
     return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
                      "hours", t->hours, "it_kwh", t->it_kwh, "facility_kwh", t->facility_kwh,
@@ -352,32 +360,6 @@ static json_t *totals_view(const struct heat_totals *t)
                      "erf", t->erf, "ere", t->ere, "cop", t->cop, "homes_equivalent",
                      t->homes_equivalent, "revenue_chf", t->revenue_chf, "co2_avoided_kg",
                      t->co2_avoided_kg);
-}
-
-/* Region totals from the datacentres' totals: energies add, ratios are recomputed. */
-static void totals_add(struct heat_totals *sum, const struct heat_totals *t)
-{
-    if (t->hours > sum->hours)
-        sum->hours = t->hours;
-    sum->it_kwh += t->it_kwh;
-    sum->facility_kwh += t->facility_kwh;
-    sum->hp_elec_kwh += t->hp_elec_kwh;
-    sum->dc_kwh += t->dc_kwh;
-    sum->captured_kwh += t->captured_kwh;
-    sum->sold_kwh += t->sold_kwh;
-    sum->dumped_kwh += t->dumped_kwh;
-    sum->uncaptured_kwh += t->uncaptured_kwh;
-    sum->demand_kwh += t->demand_kwh;
-    sum->unmet_kwh += t->unmet_kwh;
-    sum->reuse_kwh += t->reuse_kwh;
-    sum->storage_loss_kwh += t->storage_loss_kwh;
-    sum->homes_equivalent += t->homes_equivalent;
-    sum->revenue_chf += t->revenue_chf;
-    sum->co2_avoided_kg += t->co2_avoided_kg;
-    sum->pue = sum->it_kwh > 0 ? sum->dc_kwh / sum->it_kwh : 0;
-    sum->erf = sum->dc_kwh > 0 ? sum->reuse_kwh / sum->dc_kwh : 0;
-    sum->ere = (1 - sum->erf) * sum->pue;
-    sum->cop = 0; /* a region has no single COP */
 }
 
 json_t *heatlive_now(struct ctx *c)
@@ -395,8 +377,8 @@ json_t *heatlive_now(struct ctx *c)
         json_t *v = step_view(dc, &engine.now[i]);
         struct heat_totals t;
         if (heat_metrics_totals(&engine.now[i].total, dc, &t) == 0) {
-            json_object_set_new(v, "since_start", totals_view(&t));
-            totals_add(&region, &t);
+            json_object_set_new(v, "since_start", heatlive_totals_view(&t));
+            heat_totals_add(&region, &t);
         }
         json_array_append_new(dcs, v);
         region_it += s->it_w;
@@ -421,7 +403,7 @@ json_t *heatlive_now(struct ctx *c)
     json_object_set_new(reg, "homes_equivalent", json_real(region_homes));
     json_object_set_new(reg, "unassigned_it_power_w", json_real(unassigned));
     if (region.hours > 0)
-        json_object_set_new(reg, "since_start", totals_view(&region));
+        json_object_set_new(reg, "since_start", heatlive_totals_view(&region));
     return json_pack("{s:{s:b,s:s,s:i,s:o,s:o}}", "heat", "enabled", heatlive_enabled(), "time",
                      iso, "step_s", engine.opts.step_s, "datacentres", dcs, "region", reg);
 }
@@ -477,7 +459,7 @@ json_t *heatlive_report(struct ctx *c, int64_t from, int64_t to, int64_t step)
         ctx_fail(c, 400, "The report's 'from' must be before its 'to'.");
         return NULL;
     }
-    if (step < 1 || (to - from) / step >= HEATLIVE_MAX_BUCKETS) {
+    if (step < 1 || (to - from - 1) / step + 1 > HEATLIVE_MAX_BUCKETS) {
         ctx_fail(c, 400, "The report's step of %lld s gives more than %d buckets: use a larger"
                          " step or a shorter range.",
                  (long long)step, HEATLIVE_MAX_BUCKETS);
@@ -528,8 +510,8 @@ json_t *heatlive_report(struct ctx *c, int64_t from, int64_t to, int64_t step)
         struct heat_totals t = {0};
         json_t *tv = json_null();
         if (heat_metrics_totals(&all, dc, &t) == 0) {
-            tv = totals_view(&t);
-            totals_add(&region, &t);
+            tv = heatlive_totals_view(&t);
+            heat_totals_add(&region, &t);
         }
         json_array_append_new(dcs, json_pack("{s:s,s:s,s:o,s:o}", "name", dc->conf.name,
                                              "availability_zone", dc->conf.az, "series", series,
@@ -540,7 +522,7 @@ json_t *heatlive_report(struct ctx *c, int64_t from, int64_t to, int64_t step)
     clock_iso(to, t, 0);
     return json_pack("{s:{s:s,s:s,s:I,s:o,s:o}}", "report", "from", f, "to", t, "step_s",
                      (json_int_t)step, "datacentres", dcs, "totals",
-                     region.hours > 0 ? totals_view(&region) : json_null());
+                     region.hours > 0 ? heatlive_totals_view(&region) : json_null());
 }
 
 /* ---- Prometheus ---- */

@@ -28,8 +28,9 @@ void heatlive_stop(void);
 /* True when at least one datacentre is configured. */
 bool heatlive_enabled(void);
 
-/* Takes one step now (the engine thread does this on its own; tests and the first
- * sample at start-up call it directly). */
+/* Takes one step now (the engine thread calls it every step_s). The first step after a
+ * start, or after a gap longer than HEAT_STEP_MAX_S, only shows the state now: it counts
+ * no energy and stores no sample. */
 int heatlive_step_now(struct ctx *c);
 
 /* {"time", "step_s", "datacentres": [...], "region": {...}}: the latest step. */
@@ -45,3 +46,6 @@ char *heatlive_metrics_text(struct ctx *c);
 /* Heat the network of the datacentre of availability zone az wants and does not get
  * now, in W (0 when none or no datacentre): what the heat-aware weigher reads. */
 double heatlive_unmet_w(const char *az);
+/* The JSON of period totals (kWh, ratios, CHF, kg), as reports and the year simulation
+ * show them. */
+json_t *heatlive_totals_view(const struct heat_totals *t);

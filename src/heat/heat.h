@@ -110,6 +110,9 @@ struct heat_temps {
  * `name` and the line: "temps.csv, line 12: temperature 'x' is not a number." */
 int heat_temps_parse(struct heat_temps *t, const char *text, size_t len, const char *name,
                      char *err, size_t errlen);
+/* A time as Unix seconds: Unix seconds, or ISO 8601 UTC YYYY-MM-DD[T ]HH:MM[:SS][Z|+00:00].
+ * false when s is neither. */
+bool heat_parse_time(const char *s, int64_t *out);
 /* Reads and parses the file at path (at most HEAT_TEMPS_MAX_BYTES). */
 int heat_temps_load(struct heat_temps *t, const char *path, char *err, size_t errlen);
 /* The mean temperature of a local day, or -1 when the file has no row that day. */
@@ -260,6 +263,11 @@ void heat_metrics_add(struct heat_metrics *m, const struct heat_step *s);
  * the heat per home. -1 when m covers no time. */
 int heat_metrics_totals(const struct heat_metrics *m, const struct heat_dc *dc,
                         struct heat_totals *out);
+
+/* Adds the totals of one datacentre to those of a region: energies and money add, ratios
+ * are recomputed from the sums; hours is the longest period; a region has no single COP
+ * (0). Start sum zeroed. */
+void heat_totals_add(struct heat_totals *sum, const struct heat_totals *t);
 
 /* ---- Configuration (heatconf.c) ------------------------------------------------------- */
 

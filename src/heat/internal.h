@@ -6,3 +6,6 @@
  * the user needs); returns -1 so callers can `return heat_errorf(...)`. err may be NULL. */
 int heat_errorf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* s without its leading and trailing blanks (and a trailing CR), in place. */
+char *heat_trim(char *s);

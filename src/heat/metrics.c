@@ -70,3 +70,28 @@ int heat_metrics_totals(const struct heat_metrics *m, const struct heat_dc *dc,
     *out = t;
     return 0;
 }
+
+void heat_totals_add(struct heat_totals *sum, const struct heat_totals *t)
+{
+    if (t->hours > sum->hours)
+        sum->hours = t->hours;
+    sum->it_kwh += t->it_kwh;
+    sum->facility_kwh += t->facility_kwh;
+    sum->hp_elec_kwh += t->hp_elec_kwh;
+    sum->dc_kwh += t->dc_kwh;
+    sum->captured_kwh += t->captured_kwh;
+    sum->sold_kwh += t->sold_kwh;
+    sum->dumped_kwh += t->dumped_kwh;
+    sum->uncaptured_kwh += t->uncaptured_kwh;
+    sum->demand_kwh += t->demand_kwh;
+    sum->unmet_kwh += t->unmet_kwh;
+    sum->reuse_kwh += t->reuse_kwh;
+    sum->storage_loss_kwh += t->storage_loss_kwh;
+    sum->homes_equivalent += t->homes_equivalent;
+    sum->revenue_chf += t->revenue_chf;
+    sum->co2_avoided_kg += t->co2_avoided_kg;
+    sum->pue = sum->it_kwh > 0 ? sum->dc_kwh / sum->it_kwh : 0;
+    sum->erf = sum->dc_kwh > 0 ? sum->reuse_kwh / sum->dc_kwh : 0;
+    sum->ere = (1 - sum->erf) * sum->pue;
+    sum->cop = 0; /* a region has no single COP */
+}

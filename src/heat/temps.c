@@ -24,8 +24,7 @@ static bool digits(const char **p, int n, int *out)
     return true;
 }
 
-/* Unix seconds, or ISO 8601 UTC: YYYY-MM-DD[T ]HH:MM[:SS][Z|+00:00]. */
-static bool parse_timestamp(const char *s, int64_t *out)
+bool heat_parse_time(const char *s, int64_t *out)
 {
     const char *p = s;
     bool all_digits = *p != '\0';
@@ -65,7 +64,7 @@ static bool parse_timestamp(const char *s, int64_t *out)
     return true;
 }
 
-static char *trim(char *s)
+char *heat_trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
         s++;
@@ -102,7 +101,7 @@ int heat_temps_parse(struct heat_temps *t, const char *text, size_t len, const c
         if (memchr(line, '\0', n))
             return heat_errorf(err, errlen, "%.200s, line %d: the line holds a NUL byte.", name,
                                lineno);
-        char *s = trim(line);
+        char *s = heat_trim(line);
         if (!*s || *s == '#')
             continue;
         char *comma = strchr(s, ',');
@@ -111,9 +110,9 @@ int heat_temps_parse(struct heat_temps *t, const char *text, size_t len, const c
                                "%.200s, line %d: two fields 'timestamp,temp_c' are expected.", name,
                                lineno);
         *comma = '\0';
-        char *ts_text = trim(s), *temp_text = trim(comma + 1);
+        char *ts_text = heat_trim(s), *temp_text = heat_trim(comma + 1);
         int64_t ts;
-        if (!parse_timestamp(ts_text, &ts)) {
+        if (!heat_parse_time(ts_text, &ts)) {
             if (header_allowed && !isdigit((unsigned char)*ts_text)) {
                 header_allowed = false; /* "timestamp,temp_c" */
                 continue;

@@ -79,5 +79,10 @@ int64_t clock_parse_iso(const char *s)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm);
+    /* timegm rolls 2026-02-31 over into March: a date that does not come back is refused. */
+    struct tm want = tm, back;
+    time_t t = timegm(&tm);
+    if (!gmtime_r(&t, &back) || back.tm_mday != want.tm_mday || back.tm_mon != want.tm_mon)
+        return -1;
+    return (int64_t)t;
 }
