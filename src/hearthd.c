@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/config.h"
+#include "core/heatfollow.h"
 #include "core/heatlive.h"
 #include "core/identity.h"
 #include "core/image.h"
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
         else
             str_copy(conf_dir, ".", sizeof(conf_dir));
     }
+    struct heatfollow_opts hfo = {.enabled = cfg.heat_follow, .hold_s = cfg.heat_follow_hold_s};
+    heatfollow_configure(&hfo);
     struct heatlive_opts hlo = {.step_s = cfg.heat_step_s,
                                 .retention_s = (int64_t)cfg.heat_retention_days * 86400};
     if (heatlive_start(&cfg.heat, conf_dir, &hlo) < 0) {

@@ -413,11 +413,29 @@ static int login(struct cli *cl)
 
 /* ---- output ---- */
 
-/* Walks v, calling emit for each leaf with its dotted key path. Objects nest into the
- * path; arrays and anything deeper than TABLE_MAX_DEPTH are leaves. */
+/* Walks v, calling emit for each leaf with its dotted key path. Objects, and arrays of
+ * objects, nest into the path; other arrays and anything deeper than TABLE_MAX_DEPTH are
+ * leaves. */
 static void walk(json_t *v, const char *prefix, int depth,
                  void (*emit)(const char *key, json_t *leaf, void *ud), void *ud)
 {
+    /* An array of objects is walked element by element, each keyed by its "name" (or
+     * its index): "datacentres.D2.it_power_w". Other arrays are one value. */
+    bool objects = json_is_array(v) && json_array_size(v) > 0;
+    for (size_t i = 0; objects && i < json_array_size(v); i++)
+        objects = json_is_object(json_array_get(v, i));
+    if (objects && depth < TABLE_MAX_DEPTH) {
+        size_t i;
+        json_t *x;
+        json_array_foreach (v, i, x) {
+            char key[KEY_MAX], idx[24];
+            const char *name = json_string_value(json_object_get(x, "name"));
+            snprintf(idx, sizeof(idx), "%zu", i);
+            snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", name ? name : idx);
+            walk(x, key, depth + 1, emit, ud);
+        }
+        return;
+    }
     if (!json_is_object(v) || depth >= TABLE_MAX_DEPTH || json_object_size(v) == 0) {
         emit(prefix, v, ud);
         return;

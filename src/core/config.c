@@ -61,6 +61,8 @@ void config_defaults(struct config *cfg)
     cfg->heat_step_s = 60;
     cfg->heat_retention_days = 400;
     cfg->heat_multiplier = 2.0;
+    cfg->heat_follow = true;
+    cfg->heat_follow_hold_s = 3600;
     str_copy(cfg->metrics_allow, "127.0.0.1,::1", sizeof(cfg->metrics_allow));
 }
 
@@ -195,6 +197,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
             TAKE_INT(cfg->heat_step_s, 1, 3600);
         else if (strcmp(name, "retention_days") == 0)
             TAKE_INT(cfg->heat_retention_days, 1, 3660);
+        else if (strcmp(name, "follow") == 0)
+            TAKE_BOOL(cfg->heat_follow);
+        else if (strcmp(name, "follow_hold_s") == 0)
+            TAKE_INT(cfg->heat_follow_hold_s, 0, 86400);
         else
             return unknown(cfg, section, name);
     } else if (strcmp(kind, "identity") == 0) {

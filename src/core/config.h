@@ -87,6 +87,8 @@ struct config {
     struct heat_config heat;
     int heat_step_s;          /* [heat] step_s: seconds of the clock between steps */
     int heat_retention_days;  /* [heat] retention_days: samples kept */
+    bool heat_follow;         /* [heat] follow: suspend and resume heat-following servers */
+    int heat_follow_hold_s;   /* [heat] follow_hold_s: least time between two changes */
     double heat_multiplier;   /* [scheduler] heat_multiplier (weigher = heat) */
     char metrics_allow[256];  /* [api] metrics_allow: who may GET /metrics */
     char error[512];

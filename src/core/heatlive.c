@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/heatfollow.h"
 #include "core/host.h"
 #include "drivers/virt.h"
 #include "store/store.h"
@@ -22,6 +23,7 @@
 struct dc_now {
     struct heat_step step;
     int hosts, hosts_up, instances;
+    struct heatfollow_counts following; /* heat-following servers, after the last step */
     struct heat_metrics total; /* since hearthd started: the Prometheus counters */
 };
 
@@ -200,7 +202,20 @@ int heatlive_step_now(struct ctx *c)
     free(hosts);
     if (rc < 0)
         return ctx_fail(c, 500, "The heat chain could not be stepped (bad host telemetry).");
-    return counted ? store_samples(c, now_ms / 1000, out, n) : 0;
+    if (!counted)
+        return 0;
+    if (store_samples(c, now_ms / 1000, out, n) < 0)
+        return -1;
+    /* Heat-following servers act on the step just stored: the engine thread is the only
+     * caller, so two passes never run at once. */
+    struct heatfollow_counts fc[HEAT_MAX_DCS];
+    if (heatfollow_step(c, engine.model, engine.hc, out, now_ms / 1000, dt, fc) < 0)
+        return -1;
+    pthread_mutex_lock(&engine.lock);
+    for (int i = 0; i < n; i++)
+        engine.now[i].following = fc[i];
+    pthread_mutex_unlock(&engine.lock);
+    return 0;
 }
 
 static void *engine_main(void *arg)
@@ -347,6 +362,8 @@ static json_t *step_view(const struct heat_dc *dc, const struct dc_now *d)
     json_object_set_new(o, "erf", json_real(erf));
     json_object_set_new(o, "ere", json_real((1 - erf) * pue));
     json_object_set_new(o, "homes_equivalent", json_real(s->sold_w / heat_per_home_w(dc)));
+    json_object_set_new(o, "heat_following", json_pack("{s:i,s:i}", "running", d->following.running,
+                                                       "paused", d->following.paused));
     return o;
 }
 
@@ -660,6 +677,16 @@ char *heatlive_metrics_text(struct ctx *c)
         put(&b, "hearth_homes_heated{datacentre=\"%s\"} %.6g\n",
             label(engine.model->dcs[i].conf.name, l1),
             engine.now[i].step.sold_w / heat_per_home_w(&engine.model->dcs[i]));
+    put(&b, "# HELP hearth_heat_following_instances Heat-following servers by state "
+            "(paused: suspended by hearth).\n"
+            "# TYPE hearth_heat_following_instances gauge\n");
+    for (int i = 0; i < ndcs; i++) {
+        label(engine.model->dcs[i].conf.name, l1);
+        put(&b, "hearth_heat_following_instances{datacentre=\"%s\",state=\"running\"} %d\n", l1,
+            engine.now[i].following.running);
+        put(&b, "hearth_heat_following_instances{datacentre=\"%s\",state=\"paused\"} %d\n", l1,
+            engine.now[i].following.paused);
+    }
     put(&b, "# HELP hearth_host_power_watts Wall power of a compute host.\n"
             "# TYPE hearth_host_power_watts gauge\n");
     for (size_t i = 0; i < engine.nhosts; i++) {

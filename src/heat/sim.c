@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "heat/follow.h"
 #include "heat/internal.h"
 
 struct inst {
@@ -246,45 +247,39 @@ static bool try_move(struct sim *s, struct follower *f, double *budget_w)
 /* Steps an extra run or pause of a follower lasts at least: an hour. */
 #define HOLD_STEPS(s) ((uint16_t)(3600 / (s)->o.step_s))
 
-/* Heat-aware: whether follower f runs this step. budget_w and excess_it are what the last
- * step left of each datacentre's wanted heat and dumped IT power, used up as followers
- * start or pause. */
+/* Heat-aware: whether follower f runs this step (the rule of heat/follow.h); a paused one
+ * that its datacentre does not want tries to move to one that does. */
 static bool aware_wants(struct sim *s, struct follower *f, int remaining, double *budget_w,
                         double *excess_it, int *moves)
 {
     struct inst *in = &s->inst[f->inst];
     int d = s->host_dc[in->host];
-    int need = f->min_steps - f->ran_today;
-    bool want;
     if (f->held)
         f->held--;
-    if (need >= remaining || (d >= 0 && need > s->rank_now[d])) {
-        /* Its hours must run today, and now is among the best steps left for them. */
-        want = true;
-    } else if (f->ran_today >= s->o.max_run_h * (3600 / s->o.step_s) || d < 0) {
-        want = false;
-    } else if (f->held) {
-        /* A suspend or resume is not free: an extra run or pause lasts a while. */
-        want = in->running;
-    } else if (in->running) {
-        /* More than it needs: as long as its heat is not dumped (a watt is rounding). */
-        want = !(excess_it[d] > 1.0);
-        if (!want)
-            excess_it[d] -= f->it_w;
-    } else {
-        /* More than it needs: when all of its heat will be taken. */
-        want = budget_w[d] >= f->it_w * s->heat_per_it[d];
-        /* Each try costs a pass of the scheduler: a few a step. */
-        if (!want && *moves < s->o.max_moves_per_step) {
-            (*moves)++;
-            if (try_move(s, f, budget_w)) {
-                d = s->host_dc[in->host];
-                want = true;
-            }
+    struct heat_follow_in fi = {
+        .need_steps = f->min_steps - f->ran_today,
+        .remaining_steps = remaining,
+        .rank_now = d >= 0 ? s->rank_now[d] : 0,
+        .over_max = f->ran_today >= s->o.max_run_h * (3600 / s->o.step_s),
+        .held = f->held > 0,
+        .running = in->running,
+        .has_dc = d >= 0,
+        .it_w = f->it_w,
+        .heat_per_it = d >= 0 ? s->heat_per_it[d] : 0,
+    };
+    double none = 0;
+    enum heat_follow_why why;
+    bool want = heat_follow_decide(&fi, d >= 0 ? &budget_w[d] : &none,
+                                   d >= 0 ? &excess_it[d] : &none, &why);
+    /* Each try costs a pass of the scheduler: a few a step. */
+    if (why == HEAT_FOLLOW_NOT_WANTED && *moves < s->o.max_moves_per_step) {
+        (*moves)++;
+        if (try_move(s, f, budget_w)) {
+            d = s->host_dc[in->host];
+            budget_w[d] -= f->it_w * s->heat_per_it[d];
+            want = true;
         }
     }
-    if (want && !in->running && d >= 0)
-        budget_w[d] -= f->it_w * s->heat_per_it[d];
     if (want != in->running) {
         if (want)
             s->res->resumes++;
@@ -389,21 +384,9 @@ static int power_and_heat(struct sim *s, int64_t unix_s, int hour, struct heat_s
     s->res->mean_util += util_sum / s->nhosts;
     if (heat_model_step(s->m, s->state, it_w, unix_s, s->o.step_s, out) < 0)
         return -1;
-    for (int d = 0; d < s->m->ndcs; d++) {
-        const struct heat_dc_conf *c = &s->m->dcs[d].conf;
-        const struct heat_step *o = &out[d];
-        double per_it = (1 + c->facility_fraction) * c->capture;
-        s->heat_per_it[d] = o->cop > 1 ? per_it * o->cop / (o->cop - 1) : 0;
-        s->surplus_it_w[d] = per_it > 0 ? o->dumped_w / per_it : 0;
-        double want = 0;
-        if (o->dumped_w < 1.0 && o->cop > 1) {
-            double tank_room_w = (c->storage_kwh * 3.6e6 - o->stored_j) / s->o.step_s;
-            want = o->demand_w - o->sold_w + (tank_room_w > 0 ? tank_room_w : 0);
-            if (c->hp.capacity_w > 0 && want > c->hp.capacity_w - o->hp_out_w)
-                want = c->hp.capacity_w - o->hp_out_w;
-        }
-        s->wanted_w[d] = want > 0 ? want : 0;
-    }
+    for (int d = 0; d < s->m->ndcs; d++)
+        heat_follow_dc_view(&s->m->dcs[d].conf, &out[d], s->o.step_s, &s->wanted_w[d],
+                            &s->surplus_it_w[d], &s->heat_per_it[d]);
     return 0;
 }
 

@@ -103,6 +103,11 @@ static const char *const migrations[] = {
     "  demand_w REAL, sold_w REAL, unmet_w REAL, dumped_w REAL, reuse_w REAL,"
     "  storage_delta_j REAL, storage_loss_j REAL, stored_j REAL, PRIMARY KEY(dc, ts));"
     "CREATE INDEX heat_samples_ts ON heat_samples(ts);",
+    /* 3: heat-following servers (src/core/heatfollow.c): paused by hearth or not, run
+     * time on the local day `day`, and when hearth (or the owner) last changed its state. */
+    "CREATE TABLE heat_followers(instance_id TEXT PRIMARY KEY REFERENCES instances(id)"
+    "  ON DELETE CASCADE, paused INT NOT NULL DEFAULT 0, day INT NOT NULL DEFAULT 0,"
+    "  ran_s REAL NOT NULL DEFAULT 0, changed_at INT NOT NULL DEFAULT 0);",
 };
 
 int schema_migrate(sqlite3 *db)

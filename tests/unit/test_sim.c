@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "heat/follow.h"
 #include "heat/sim.h"
 #include "heat/workload.h"
 
@@ -363,6 +364,107 @@ static void bad_options_are_refused(void **state)
     heat_model_free(m);
 }
 
+/* ---- the heat-following rule (heat/follow.h) ---- */
+
+static bool decide(struct heat_follow_in in, double *budget, double *excess,
+                   enum heat_follow_why *why)
+{
+    return heat_follow_decide(&in, budget, excess, why);
+}
+
+static void follow_rule_cases(void **state)
+{
+    (void)state;
+    const struct heat_follow_in base = {.need_steps = 0, .remaining_steps = 10, .rank_now = 3,
+                                        .has_dc = true, .it_w = 10, .heat_per_it = 1.3};
+    enum heat_follow_why why;
+    double budget = 100, excess = 50;
+    struct heat_follow_in in = base;
+
+    /* Needed hours: now is among the best steps left (2 needed, 1 rated above now)... */
+    in.need_steps = 2;
+    in.rank_now = 1;
+    assert_true(decide(in, &budget, &excess, &why));
+    assert_int_equal(why, HEAT_FOLLOW_NEEDED);
+    assert_true(fabs(budget - 87) < 1e-9); /* it started: its heat is counted */
+    /* ... or the day leaves no choice, even while heat is dumped. */
+    in.rank_now = 9;
+    in.need_steps = 10;
+    in.running = true;
+    assert_true(decide(in, &budget, &excess, &why));
+    assert_int_equal(why, HEAT_FOLLOW_NEEDED);
+    /* Not among the best, dumped heat: a running one pauses, and the excess shrinks. */
+    in.need_steps = 2;
+    assert_false(decide(in, &budget, &excess, &why));
+    assert_int_equal(why, HEAT_FOLLOW_DUMPED);
+    assert_true(fabs(excess - 40) < 1e-9);
+    /* A watt of excess is rounding, not dumping. */
+    excess = 0.5;
+    assert_true(decide(in, &budget, &excess, &why));
+    assert_int_equal(why, HEAT_FOLLOW_EXTRA);
+    /* A paused one starts only when all of its heat fits. */
+    in.running = false;
+    budget = 12.9;
+    assert_false(decide(in, &budget, &excess, &why));
+    assert_int_equal(why, HEAT_FOLLOW_NOT_WANTED);
+    assert_true(fabs(budget - 12.9) < 1e-9);
+    budget = 13.1;
+    assert_true(decide(in, &budget, &excess, &why));
+    assert_true(fabs(budget - 0.1) < 1e-9);
+    /* Held: as it was, whatever the heat says. */
+    in.held = true;
+    budget = 0;
+    assert_false(decide(in, &budget, &excess, &why));
+    in.running = true;
+    excess = 1000;
+    assert_true(decide(in, &budget, &excess, &why));
+    assert_int_equal(why, HEAT_FOLLOW_HELD);
+    /* Its most for the day, or no datacentre: paused (needed hours still win). */
+    in = base;
+    in.running = true;
+    in.over_max = true;
+    budget = 1e9;
+    excess = 0;
+    assert_false(decide(in, &budget, &excess, &why));
+    assert_int_equal(why, HEAT_FOLLOW_DONE);
+    in.over_max = false;
+    in.has_dc = false;
+    assert_false(decide(in, &budget, &excess, &why));
+    in.need_steps = 10;
+    assert_true(decide(in, &budget, &excess, &why));
+    assert_true(budget == 1e9); /* no datacentre, no budget to use */
+    assert_non_null(strstr(heat_follow_why_text(HEAT_FOLLOW_DUMPED), "dumps"));
+}
+
+static void follow_dc_view_by_hand(void **state)
+{
+    (void)state;
+    struct heat_dc_conf c;
+    heat_dc_conf_defaults(&c);
+    c.facility_fraction = 0.1;
+    c.capture = 0.9;
+    c.storage_kwh = 1; /* 3.6 MJ */
+    c.hp.capacity_w = 0;
+    struct heat_step s = {.cop = 4, .demand_w = 5000, .sold_w = 3000, .hp_out_w = 3000,
+                          .stored_j = 3.6e6 - 9000, .dumped_w = 0};
+    double wanted, surplus, per_it;
+    heat_follow_dc_view(&c, &s, 900, &wanted, &surplus, &per_it);
+    /* 1.1 x 0.9 = 0.99 W captured per W of IT, times 4/3 through the pumps. */
+    assert_true(fabs(per_it - 0.99 * 4 / 3) < 1e-12);
+    /* Unmet 2,000 W plus the tank's 9,000 J over 900 s = 10 W. */
+    assert_true(fabs(wanted - 2010) < 1e-9);
+    assert_true(surplus == 0);
+    /* The pumps' capacity bounds it. */
+    c.hp.capacity_w = 3500;
+    heat_follow_dc_view(&c, &s, 900, &wanted, &surplus, &per_it);
+    assert_true(fabs(wanted - 500) < 1e-9);
+    /* Heat dumped: nothing wanted, and the IT power behind the dumped heat. */
+    s.dumped_w = 99;
+    heat_follow_dc_view(&c, &s, 900, &wanted, &surplus, &per_it);
+    assert_true(wanted == 0);
+    assert_true(fabs(surplus - 100) < 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +476,8 @@ int main(void)
         cmocka_unit_test(followers_get_their_hours),
         cmocka_unit_test(aware_placement_sells_the_heat),
         cmocka_unit_test(bad_options_are_refused),
+        cmocka_unit_test(follow_rule_cases),
+        cmocka_unit_test(follow_dc_view_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
