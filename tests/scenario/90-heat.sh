@@ -45,19 +45,6 @@ mkdir -p "$HT"
 
 # ---------------------------------------------------------------- helpers
 
-# holds EXPR: true when the awk expression EXPR holds (false on a syntax error, such as
-# an empty number).
-holds() { awk "BEGIN { exit !($1) }" </dev/null 2>/dev/null; }
-
-# expect_holds DESC EXPR: EXPR (numbers already substituted) must hold.
-expect_holds() {
-    if holds "$2"; then
-        pass "$1"
-    else
-        fail "$1" "expected to hold: $2"
-        return 1
-    fi
-}
 
 # dc FIELD NAME: a field of datacentre NAME in the /hearth/v1/heat answer held in $OUT.
 dc() { jqo ".heat.datacentres[] | select(.name == \"$2\") | .$1"; }

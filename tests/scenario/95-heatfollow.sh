@@ -74,19 +74,6 @@ EOF
 
 # ---------------------------------------------------------------- helpers
 
-# holds EXPR: true when the awk expression EXPR holds (false on a syntax error, such as
-# an empty number).
-holds() { awk "BEGIN { exit !($1) }" </dev/null 2>/dev/null; }
-
-# expect_holds DESC EXPR: EXPR (numbers already substituted) must hold.
-expect_holds() {
-    if holds "$2"; then
-        pass "$1"
-    else
-        fail "$1" "expected to hold: $2"
-        return 1
-    fi
-}
 
 calc() { awk "BEGIN { print $1 }" </dev/null; }
 

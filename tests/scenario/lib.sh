@@ -16,7 +16,8 @@
 #   finish                       # prints "N passed, N failed", exits non-zero on failure
 #
 # Assertions: expect_ok, expect_fail (NEEDLE "" = any failure), expect_fail_re,
-# expect_eq, expect_contains, expect_not_contains, expect_match, expect_code;
+# expect_eq, expect_contains, expect_not_contains, expect_match, expect_code,
+# expect_holds (an awk expression);
 # each prints "ok - DESC" or "not ok - DESC" and counts. skip DESC REASON
 # prints "ok - DESC # SKIP REASON" and is counted apart.
 #
@@ -83,6 +84,20 @@ fail() {
     local line
     for line in "$@"; do echo "#   $line"; done
     _dump_last
+}
+
+# holds EXPR: true when the awk expression EXPR holds (false on a syntax error, such as
+# an empty number).
+holds() { awk "BEGIN { exit !($1) }" </dev/null 2>/dev/null; }
+
+# expect_holds DESC EXPR: EXPR (numbers already substituted) must hold.
+expect_holds() {
+    if holds "$2"; then
+        pass "$1"
+    else
+        fail "$1" "expected to hold: $2"
+        return 1
+    fi
 }
 
 skip() {
