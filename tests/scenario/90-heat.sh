@@ -45,7 +45,6 @@ mkdir -p "$HT"
 
 # ---------------------------------------------------------------- helpers
 
-
 # dc FIELD NAME: a field of datacentre NAME in the /hearth/v1/heat answer held in $OUT.
 dc() { jqo ".heat.datacentres[] | select(.name == \"$2\") | .$1"; }
 

@@ -74,7 +74,6 @@ EOF
 
 # ---------------------------------------------------------------- helpers
 
-
 calc() { awk "BEGIN { print $1 }" </dev/null; }
 
 # dc FIELD NAME: a field of datacentre NAME in the /hearth/v1/heat answer held in $OUT.
