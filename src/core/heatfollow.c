@@ -98,7 +98,7 @@ int heatfollow_step(struct ctx *c, const struct heat_model *m, const struct heat
     double wanted_w[HEAT_MAX_DCS], surplus_it_w[HEAT_MAX_DCS], heat_per_it[HEAT_MAX_DCS];
     int rank[HEAT_MAX_DCS];
     for (int d = 0; d < m->ndcs; d++) {
-        heat_follow_dc_view(&m->dcs[d].conf, &out[d], dt_s, &wanted_w[d], &surplus_it_w[d],
+        heat_follow_dc_view(&m->dcs[d].conf, &out[d], &wanted_w[d], &surplus_it_w[d],
                             &heat_per_it[d]);
         rank[d] = rank_of_hour(&m->dcs[d], now_s, lt.hour);
     }

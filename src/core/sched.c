@@ -53,7 +53,12 @@ static double free_ram_of(const struct sched_host *h)
  * make a 100 MW network outweigh every neighbourhood). */
 static int choose_heat(const struct sched_host *hosts, int n, const struct sched_request *rq)
 {
+    /* One pass: the weight is monotonic in free RAM within each of the two kinds of host
+     * (its network wants heat, or not), so the best of each kind is its host with the most
+     * free RAM; the range of free RAM over all passing hosts normalises the two. */
     double ram_lo = 0, ram_hi = 0;
+    int best[2] = {-1, -1};
+    double best_ram[2] = {0, 0};
     bool any = false;
     for (int i = 0; i < n; i++) {
         if (!host_passes(&hosts[i], rq))
@@ -64,20 +69,26 @@ static int choose_heat(const struct sched_host *hosts, int n, const struct sched
         if (!any || f > ram_hi)
             ram_hi = f;
         any = true;
-    }
-    int best = -1;
-    double best_w = 0;
-    for (int i = 0; any && i < n; i++) {
-        if (!host_passes(&hosts[i], rq))
-            continue;
-        double ram = ram_hi > ram_lo ? (free_ram_of(&hosts[i]) - ram_lo) / (ram_hi - ram_lo) : 0;
-        double w = ram + (hosts[i].heat_unmet_w > 0 ? heat_multiplier : 0);
-        if (best < 0 || w > best_w) {
-            best = i;
-            best_w = w;
+        int kind = hosts[i].heat_unmet_w > 0;
+        if (best[kind] < 0 || f > best_ram[kind]) {
+            best[kind] = i;
+            best_ram[kind] = f;
         }
     }
-    return best;
+    if (!any)
+        return -1;
+    double w[2];
+    for (int k = 0; k < 2; k++)
+        w[k] = (ram_hi > ram_lo ? (best_ram[k] - ram_lo) / (ram_hi - ram_lo) : 0) +
+               (k ? heat_multiplier : 0);
+    if (best[0] < 0)
+        return best[1];
+    if (best[1] < 0)
+        return best[0];
+    /* Equal weights: the first host, as a scan in order would pick. */
+    if (w[1] > w[0] || (w[1] == w[0] && best[1] < best[0]))
+        return best[1];
+    return best[0];
 }
 
 int sched_choose(const struct sched_host *hosts, int n, const struct sched_request *rq,

@@ -45,16 +45,17 @@ const char *heat_follow_why_text(enum heat_follow_why why)
     return "";
 }
 
-void heat_follow_dc_view(const struct heat_dc_conf *c, const struct heat_step *s, double step_s,
-                         double *wanted_w, double *surplus_it_w, double *heat_per_it)
+void heat_follow_dc_view(const struct heat_dc_conf *c, const struct heat_step *s, double *wanted_w,
+                         double *surplus_it_w, double *heat_per_it)
 {
     double per_it = (1 + c->facility_fraction) * c->capture;
     *heat_per_it = s->cop > 1 ? per_it * s->cop / (s->cop - 1) : 0;
     *surplus_it_w = per_it > 0 ? s->dumped_w / per_it : 0;
+    /* The network's unmet demand only: heat put into the tank is not sold yet, and extra
+     * runs that fill it overshoot into dumping once it is full. */
     double want = 0;
     if (s->dumped_w < ROUNDING_W && s->cop > 1) {
-        double tank_room_w = (c->storage_kwh * 3.6e6 - s->stored_j) / step_s;
-        want = s->demand_w - s->sold_w + (tank_room_w > 0 ? tank_room_w : 0);
+        want = s->demand_w - s->sold_w;
         if (c->hp.capacity_w > 0 && want > c->hp.capacity_w - s->hp_out_w)
             want = c->hp.capacity_w - s->hp_out_w;
     }

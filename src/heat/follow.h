@@ -42,9 +42,10 @@ bool heat_follow_decide(const struct heat_follow_in *in, double *budget_w, doubl
                         enum heat_follow_why *why);
 const char *heat_follow_why_text(enum heat_follow_why why);
 
-/* What a datacentre's last step says to its followers (c its conf, s the step of step_s
- * seconds): wanted_w, heat its network or tank would still take within the heat pumps'
- * capacity (0 while heat is dumped); surplus_it_w, the IT power whose heat was dumped;
- * heat_per_it, the heat delivered per W of IT when it is taken. */
-void heat_follow_dc_view(const struct heat_dc_conf *c, const struct heat_step *s, double step_s,
-                         double *wanted_w, double *surplus_it_w, double *heat_per_it);
+/* What a datacentre's last step s says to its followers (c its conf): wanted_w, heat its
+ * network would still take now within the heat pumps' capacity (0 while heat is dumped; the
+ * tank's room does not count: heat put there is not sold yet, and extra runs that fill it
+ * overshoot into dumping once it is full); surplus_it_w, the IT power whose heat was
+ * dumped; heat_per_it, the heat delivered per W of IT when it is taken. */
+void heat_follow_dc_view(const struct heat_dc_conf *c, const struct heat_step *s, double *wanted_w,
+                         double *surplus_it_w, double *heat_per_it);

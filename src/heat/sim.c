@@ -63,6 +63,7 @@ struct sim {
      * heat-aware controller runs a follower's needed hours in the best of the steps left. */
     double *plan;                     /* [HEAT_MAX_DCS][steps_per_day] */
     int rank_now[HEAT_MAX_DCS];       /* steps left today that the plan rates above now */
+    bool no_room[HEAT_MAX_DCS][WL_MAX_FLAVORS]; /* this step: a move there found no host */
 };
 
 void heat_sim_defaults(struct heat_sim_opts *o)
@@ -232,10 +233,16 @@ static bool try_move(struct sim *s, struct follower *f, double *budget_w)
     if (best < 0)
         return false;
     const struct wl_flavor *fl = flavor_of(s, in);
+    uint16_t flavor = row_of(s, in)->flavor;
+    /* A datacentre that had no room for this flavor earlier in the step has none now. */
+    if (s->no_room[best][flavor])
+        return false;
     struct sched_request rq = request_of(fl, s->m->dcs[best].conf.az);
     int h = sched_choose(s->sh, s->nhosts, &rq, SCHED_HEAT);
-    if (h < 0)
+    if (h < 0) {
+        s->no_room[best][flavor] = true;
         return false;
+    }
     claim(s, in->host, fl, -1);
     claim(s, h, fl, 1);
     in->host = h;
@@ -293,6 +300,7 @@ static bool aware_wants(struct sim *s, struct follower *f, int remaining, double
 static void follow(struct sim *s, int slot)
 {
     int remaining = s->steps_per_day - slot, moves = 0;
+    memset(s->no_room, 0, sizeof(s->no_room));
     double budget_w[HEAT_MAX_DCS], excess_it[HEAT_MAX_DCS];
     memcpy(budget_w, s->wanted_w, sizeof(budget_w));
     memcpy(excess_it, s->surplus_it_w, sizeof(excess_it));
@@ -385,7 +393,7 @@ static int power_and_heat(struct sim *s, int64_t unix_s, int hour, struct heat_s
     if (heat_model_step(s->m, s->state, it_w, unix_s, s->o.step_s, out) < 0)
         return -1;
     for (int d = 0; d < s->m->ndcs; d++)
-        heat_follow_dc_view(&s->m->dcs[d].conf, &out[d], s->o.step_s, &s->wanted_w[d],
+        heat_follow_dc_view(&s->m->dcs[d].conf, &out[d], &s->wanted_w[d],
                             &s->surplus_it_w[d], &s->heat_per_it[d]);
     return 0;
 }

@@ -67,6 +67,38 @@ static void forced_host(void **state)
     assert_int_equal(sched_choose(hs, 2, &rq, SCHED_SPREAD), -1);
 }
 
+/* The heat weigher: free RAM normalised to 0..1 over the hosts that pass, plus the
+ * multiplier where the datacentre's network wants heat now. */
+static void heat_weigher_prefers_wanted_heat(void **state)
+{
+    struct sched_host hs[] = {mk("a", "D2", 0, 1000), mk("b", "D4", 0, 300000),
+                              mk("c", "D4", 0, 200000), mk("d", "D2", 0, 2000)};
+    hs[1].heat_unmet_w = hs[2].heat_unmet_w = 5000; /* D4 wants heat */
+    struct sched_request rq = {.vcpus = 2, .ram_mb = 4096, .disk_gb = 40};
+    /* Spread alone takes a (most free RAM); heat takes c, the freest of D4. */
+    assert_int_equal(sched_choose(hs, 4, &rq, SCHED_SPREAD), 0);
+    sched_set_heat_multiplier(2.0);
+    assert_int_equal(sched_choose(hs, 4, &rq, SCHED_HEAT), 2);
+    /* A small multiplier loses to a large difference in free RAM: a at 1.0 against c at
+     * (524288-200000 - lo) / (hi - lo) + 0.2 where lo is b's and hi is a's free RAM. */
+    sched_set_heat_multiplier(0.2);
+    assert_int_equal(sched_choose(hs, 4, &rq, SCHED_HEAT), 0);
+    /* With no multiplier it is spread; with one host wanting heat among equals, that one. */
+    sched_set_heat_multiplier(0);
+    assert_int_equal(sched_choose(hs, 4, &rq, SCHED_HEAT), 0);
+    struct sched_host eq[] = {mk("x", "D2", 0, 1000), mk("y", "D4", 0, 1000)};
+    eq[1].heat_unmet_w = 1;
+    assert_int_equal(sched_choose(eq, 2, &rq, SCHED_HEAT), 0); /* a tie: the first */
+    sched_set_heat_multiplier(2.0);
+    assert_int_equal(sched_choose(eq, 2, &rq, SCHED_HEAT), 1);
+    /* Filters still apply: no room in D4, so D2. */
+    rq.az = "D4";
+    rq.ram_mb = 400000;
+    assert_int_equal(sched_choose(hs, 4, &rq, SCHED_HEAT), -1);
+    rq.az = NULL;
+    assert_int_equal(sched_choose(hs, 4, &rq, SCHED_HEAT), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -74,6 +106,7 @@ int main(void)
         cmocka_unit_test(vcpu_allocation_ratio_is_applied),
         cmocka_unit_test(filters_ram_disk_az_model_state),
         cmocka_unit_test(forced_host),
+        cmocka_unit_test(heat_weigher_prefers_wanted_heat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
