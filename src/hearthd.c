@@ -180,7 +180,8 @@ int main(int argc, char **argv)
     struct http_opts ho = {.listen = cfg.listen, .threads = cfg.threads,
                            .max_body = (size_t)cfg.max_body, .conn_limit = cfg.conn_limit,
                            .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s,
-                           .slow_workers = cfg.slow_workers};
+                           .slow_workers = cfg.slow_workers,
+                           .trusted_proxies = cfg.trusted_proxies};
     if (http_start(&ho) < 0) {
         heatlive_stop();
         conductor_stop();

@@ -36,14 +36,5 @@ void api_set_metrics_allow(const char *list)
 
 bool api_metrics_allowed(const char *addr)
 {
-    size_t n = strlen(addr);
-    for (const char *p = metrics_allow; *p;) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        size_t k = strcspn(p, ", ");
-        if ((k == 1 && *p == '*') || (k == n && k && memcmp(p, addr, k) == 0))
-            return true;
-        p += k;
-    }
-    return false;
+    return str_list_has(metrics_allow, addr);
 }

@@ -190,6 +190,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
             TAKE_INT(cfg->max_body, 1024, 64 << 20);
         else if (strcmp(name, "metrics_allow") == 0)
             TAKE_STR(cfg->metrics_allow);
+        else if (strcmp(name, "trusted_proxies") == 0)
+            TAKE_STR(cfg->trusted_proxies);
         else
             return unknown(cfg, section, name);
     } else if (strcmp(kind, "heat") == 0 && !arg[0]) {

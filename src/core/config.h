@@ -91,6 +91,7 @@ struct config {
     int heat_follow_hold_s;   /* [heat] follow_hold_s: least time between two changes */
     double heat_multiplier;   /* [scheduler] heat_multiplier (weigher = heat) */
     char metrics_allow[256];  /* [api] metrics_allow: who may GET /metrics */
+    char trusted_proxies[256]; /* [api] trusted_proxies: whose X-Forwarded-For is believed */
     char error[512];
 };
 

@@ -138,6 +138,8 @@ struct http_opts {
     unsigned per_ip_limit;
     unsigned timeout_s;
     unsigned slow_workers; /* threads for R_SLOW routes (password hashing) */
+    const char *trusted_proxies; /* [api] trusted_proxies: peers whose X-Forwarded-For
+                                  * names the client (comma-separated addresses) */
 };
 int http_start(const struct http_opts *o);
 void http_stop(void);

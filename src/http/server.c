@@ -71,6 +71,44 @@ bool req_media_type_is(struct req *r, const char *want)
     return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+static char trusted_proxies[512];
+
+/* Behind a proxy listed in [api] trusted_proxies, the client is the last address in
+ * X-Forwarded-For that is not itself a trusted proxy (each proxy appends the peer it saw,
+ * so what is left of that was written by the client and is not believed). An entry that
+ * is not an IP address ends the walk: the peer stays the client. */
+static void forwarded_client(struct req *r)
+{
+    if (!trusted_proxies[0] || !str_list_has(trusted_proxies, r->client_addr))
+        return;
+    const char *xff = req_header(r, "X-Forwarded-For");
+    if (!xff || strlen(xff) > 2048)
+        return;
+    const char *end = xff + strlen(xff);
+    while (end > xff) {
+        const char *start = end;
+        while (start > xff && start[-1] != ',')
+            start--;
+        char addr[64];
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        unsigned char bin[16];
+        if ((size_t)(b - a) >= sizeof(addr))
+            return;
+        memcpy(addr, a, (size_t)(b - a));
+        addr[b - a] = '\0';
+        if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+            return;
+        str_copy(r->client_addr, addr, sizeof(r->client_addr));
+        if (!str_list_has(trusted_proxies, addr))
+            return;
+        end = start > xff ? start - 1 : xff;
+    }
+}
+
 static bool host_header_ok(const char *h)
 {
     if (!h || !*h || strlen(h) > 255)
@@ -421,6 +459,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (!r->client_addr[0])
             str_copy(r->client_addr, "unknown", sizeof(r->client_addr));
+        forwarded_client(r);
         begin(r, url);
         return MHD_YES;
     }
@@ -687,6 +726,8 @@ void http_configure_local(size_t max_body)
 int http_start(const struct http_opts *o)
 {
     options = *o;
+    str_copy(trusted_proxies, o->trusted_proxies ? o->trusted_proxies : "",
+             sizeof(trusted_proxies));
     char host[256];
     const char *colon = strrchr(o->listen, ':');
     int64_t port;

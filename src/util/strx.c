@@ -70,3 +70,17 @@ bool str_ieq(const char *a, const char *b)
 {
     return a && b && strcasecmp(a, b) == 0;
 }
+
+bool str_list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t k = strcspn(p, ", ");
+        if ((k == 1 && *p == '*') || (k == n && k && memcmp(p, item, k) == 0))
+            return true;
+        p += k;
+    }
+    return false;
+}

@@ -12,3 +12,6 @@ bool str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool str_is_clean_utf8(const char *s);
 /* Case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
+/* Whether item is one of the comma- (or space-) separated words of list, or list holds
+ * the word "*". */
+bool str_list_has(const char *list, const char *item);

@@ -16,6 +16,8 @@ tier2_rate = 200
 tier2_burst = 400
 login_fail_rate = 60
 login_fail_burst = 3
+[api]
+trusted_proxies = 127.0.0.1
 INI
 HEARTHD_ARGS="--config $RL_CFG"
 start_hearthd || finish
@@ -92,5 +94,35 @@ expect_eq "even the right password waits while the user is throttled" "429" "$CO
 sleep 2
 api POST /identity/v3/auth/tokens "" "$(pw_body "$right")"
 expect_eq "after the penalty the right password works" "201" "$CODE"
+
+# ---- behind a trusted proxy ([api] trusted_proxies = 127.0.0.1), the client is the
+# address the proxy appended to X-Forwarded-For; per-address limits apply to it
+fail_as() {
+    printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"name":"Default"},"password":"wrong"}}}}}' "$1"
+}
+codes=""
+for u in xa1 xa2 xa3 xa4 xa5; do
+    api POST /identity/v3/auth/tokens "" "$(fail_as $u)" -H 'X-Forwarded-For: 203.0.113.7'
+    codes="$codes $CODE"
+done
+expect_eq "five users failing from one forwarded client: that address is throttled" \
+    " 401 401 401 429 429" "$codes"
+api POST /identity/v3/auth/tokens "" "$(fail_as xb1)" -H 'X-Forwarded-For: 203.0.113.8'
+expect_eq "another forwarded client is not" "401" "$CODE"
+api POST /identity/v3/auth/tokens "" "$(fail_as xb2)" -H 'X-Forwarded-For: 203.0.113.9, 203.0.113.7'
+expect_eq "what the client wrote before the proxy's entry does not count: the proxy saw 203.0.113.7" \
+    "429" "$CODE"
+api POST /identity/v3/auth/tokens "" "$(fail_as xb3)" -H 'X-Forwarded-For: not-an-address'
+expect_eq "a forwarded entry that is no address leaves the peer as the client (127.0.0.1, not throttled now)" \
+    "401" "$CODE"
+if curl -s -o /dev/null --max-time 5 --interface 127.0.0.2 "$BASE/identity/v3" 2>/dev/null; then
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 --interface 127.0.0.2 \
+        -X POST -H 'Content-Type: application/json' -H 'X-Forwarded-For: 203.0.113.7' \
+        --data-binary "$(fail_as xb4)" "$BASE/identity/v3/auth/tokens")
+    expect_eq "from a peer that is not a trusted proxy, X-Forwarded-For is ignored (127.0.0.2 is not throttled)" \
+        "401" "$code"
+else
+    skip "X-Forwarded-For from an untrusted peer is ignored" "127.0.0.2 cannot be used here"
+fi
 
 finish
