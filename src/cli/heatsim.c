@@ -193,8 +193,9 @@ static struct heat_sim_host *load_hosts(const struct config *cfg, int *n_out, do
         if (strcmp(cfg->hosts[i].kind, "compute") == 0)
             n += cfg->hosts[i].count;
     if (n < 1 || n > SIM_MAX_HOSTS) {
-        fprintf(stderr, "hearth heat simulate: the region has %d compute hosts; it needs 1 to %d.\n",
-                n, SIM_MAX_HOSTS);
+        fprintf(stderr,
+                "hearth heat simulate: the region has %d compute hosts; it needs 1 to %d.\n", n,
+                SIM_MAX_HOSTS);
         return NULL;
     }
     struct heat_sim_host *hosts = calloc((size_t)n, sizeof(*hosts));
@@ -234,11 +235,12 @@ static struct heat_sim_host *load_hosts(const struct config *cfg, int *n_out, do
 static void print_run(FILE *out, const char *title, const struct heat_model *m,
                       const struct heat_sim_result *r)
 {
-    fprintf(out, "\n%s: %zu instances placed, %zu refused (no valid host); at most %zu at once;\n"
-           "  mean CPU utilisation %.1f %%; %.0f instance-hours ordinary, %.0f heat-following\n"
-           "  (%.0f asked); %zu pauses, %zu resumes, %zu moves; ran in %.2f s\n\n",
-           title, r->placed, r->refused, r->peak_instances, 100 * r->mean_util, r->ordinary_h,
-           r->following_h, r->following_asked_h, r->pauses, r->resumes, r->moves, r->wall_s);
+    fprintf(out,
+            "\n%s: %zu instances placed, %zu refused (no valid host); at most %zu at once;\n"
+            "  mean CPU utilisation %.1f %%; %.0f instance-hours ordinary, %.0f heat-following\n"
+            "  (%.0f asked); %zu pauses, %zu resumes, %zu moves; ran in %.2f s\n\n",
+            title, r->placed, r->refused, r->peak_instances, 100 * r->mean_util, r->ordinary_h,
+            r->following_h, r->following_asked_h, r->pauses, r->resumes, r->moves, r->wall_s);
     fprintf(out, "%-28s", "");
     for (int d = 0; d < r->ndcs; d++)
         fprintf(out, "%12.12s", m->dcs[d].conf.name);
@@ -279,9 +281,10 @@ static void print_compare(FILE *out, const struct heat_sim_result *b,
                           const struct heat_sim_result *a)
 {
     const struct heat_totals *x = &b->region, *y = &a->region;
-    fprintf(out, "\nheat-aware against heat-blind, same year and trace (region):\n\n"
-           "%-34s%14s%14s%12s\n",
-           "", "heat-blind", "heat-aware", "change");
+    fprintf(out,
+            "\nheat-aware against heat-blind, same year and trace (region):\n\n"
+            "%-34s%14s%14s%12s\n",
+            "", "heat-blind", "heat-aware", "change");
     struct {
         const char *label;
         double blind, aware;
@@ -397,15 +400,16 @@ int heat_sim_main(int argc, char **argv)
     }
     /* With the JSON on standard output, the text goes to standard error. */
     FILE *out = a.json && strcmp(a.json, "-") == 0 ? stderr : stdout;
-    fprintf(out, "hearth heat simulate: %d, %d-minute steps; %d compute hosts (%.0f cores) in %d "
-           "datacentre(s); %zu instances in the trace (%s)\n",
-           a.run.year, a.run.step_s / 60, nhosts, cores, model->ndcs, trace.nrows,
-           a.trace ? a.trace : "synthetic");
+    fprintf(out,
+            "hearth heat simulate: %d, %d-minute steps; %d compute hosts (%.0f cores) in %d "
+            "datacentre(s); %zu instances in the trace (%s)\n",
+            a.run.year, a.run.step_s / 60, nhosts, cores, model->ndcs, trace.nrows,
+            a.trace ? a.trace : "synthetic");
 
     bool both = strcmp(a.mode, "compare") == 0;
     struct heat_sim_result res[2];
-    doc = json_pack("{s:i,s:i,s:i,s:I,s:{}}", "year", a.run.year, "step_s", a.run.step_s,
-                    "hosts", nhosts, "instances", (json_int_t)trace.nrows, "runs");
+    doc = json_pack("{s:i,s:i,s:i,s:I,s:{}}", "year", a.run.year, "step_s", a.run.step_s, "hosts",
+                    nhosts, "instances", (json_int_t)trace.nrows, "runs");
     for (int k = 0; k < 2; k++) {
         enum heat_sim_mode mode = k == 0 ? HEAT_SIM_BLIND : HEAT_SIM_AWARE;
         if (!both && (mode == HEAT_SIM_BLIND) != (strcmp(a.mode, "blind") == 0))

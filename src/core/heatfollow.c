@@ -46,16 +46,17 @@ static int rank_of_hour(const struct heat_dc *dc, int64_t now_s, int hour)
 static int min_run_h_of(const json_t *row, const char *rid)
 {
     char err[200] = "";
-    int flavor_h = wl_following_min_h("true", json_string_value(json_object_get(row, "min_h")),
-                                      err, sizeof(err));
+    int flavor_h = wl_following_min_h("true", json_string_value(json_object_get(row, "min_h")), err,
+                                      sizeof(err));
     if (flavor_h < 0)
         flavor_h = WL_DEFAULT_MIN_RUN_H;
     json_t *meta = json_loads(json_string_value(json_object_get(row, "metadata")), 0, NULL);
     const char *own = json_string_value(json_object_get(meta, WL_SPEC_MIN_RUN_H));
     int64_t h = flavor_h;
     if (own && !str_to_i64(own, 0, 24, &h)) {
-        log_warn(rid, "Server %s: metadata %s '%.32s' is not 0 to 24 hours; its flavor's %d h "
-                      "apply.",
+        log_warn(rid,
+                 "Server %s: metadata %s '%.32s' is not 0 to 24 hours; its flavor's %d h "
+                 "apply.",
                  json_string_value(json_object_get(row, "id")), WL_SPEC_MIN_RUN_H, own, flavor_h);
         h = flavor_h;
     }
@@ -110,14 +111,15 @@ int heatfollow_step(struct ctx *c, const struct heat_model *m, const struct heat
                 "WHERE lower(s.value) = 'true'",
                 "Is", lt.day_number, WL_SPEC_FOLLOWING) < 0)
         return -1;
-    json_t *rows = sq_all(
-        c,
-        "SELECT i.id, i.project_id, i.vm_state, i.task_state, i.launched_at, i.locked, i.az, i.vcpus, i.metadata, "
-        "h.vcpus AS host_vcpus, h.cpu_model, m.value AS min_h, f.paused, f.day, f.ran_s, "
-        "f.changed_at FROM heat_followers f JOIN instances i ON i.id = f.instance_id "
-        "LEFT JOIN hosts h ON h.name = i.host "
-        "LEFT JOIN flavor_specs m ON m.flavor_id = i.flavor_id AND m.key = ? ORDER BY i.seq",
-        "s", WL_SPEC_MIN_RUN_H);
+    json_t *rows =
+        sq_all(c,
+               "SELECT i.id, i.project_id, i.vm_state, i.task_state, i.launched_at, i.locked, "
+               "i.az, i.vcpus, i.metadata, "
+               "h.vcpus AS host_vcpus, h.cpu_model, m.value AS min_h, f.paused, f.day, f.ran_s, "
+               "f.changed_at FROM heat_followers f JOIN instances i ON i.id = f.instance_id "
+               "LEFT JOIN hosts h ON h.name = i.host "
+               "LEFT JOIN flavor_specs m ON m.flavor_id = i.flavor_id AND m.key = ? ORDER BY i.seq",
+               "s", WL_SPEC_MIN_RUN_H);
     if (!rows)
         return -1;
     double budget_w[HEAT_MAX_DCS], excess_it_w[HEAT_MAX_DCS];
@@ -126,11 +128,12 @@ int heatfollow_step(struct ctx *c, const struct heat_model *m, const struct heat
     int rc = 0;
     size_t i;
     json_t *row;
-    json_array_foreach (rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *id = json_string_value(json_object_get(row, "id"));
         const char *vm = json_string_value(json_object_get(row, "vm_state"));
-        bool has_task = !json_is_null(json_object_get(row, "task_state")) &&
-                        json_object_get(row, "task_state");
+        bool has_task =
+            !json_is_null(json_object_get(row, "task_state")) && json_object_get(row, "task_state");
         bool paused_by_us = json_integer_value(json_object_get(row, "paused")) != 0;
         bool running = vm && strcmp(vm, "active") == 0;
         bool suspended = vm && strcmp(vm, "suspended") == 0;
@@ -154,8 +157,8 @@ int heatfollow_step(struct ctx *c, const struct heat_model *m, const struct heat
                            : 0;
         if (running && !has_task)
             ran_s += dt_s;
-        if (sq_exec(c, "UPDATE heat_followers SET day = ?, ran_s = ? WHERE instance_id = ?",
-                    "Ids", lt.day_number, ran_s, id) < 0) {
+        if (sq_exec(c, "UPDATE heat_followers SET day = ?, ran_s = ? WHERE instance_id = ?", "Ids",
+                    lt.day_number, ran_s, id) < 0) {
             rc = -1;
             break;
         }
@@ -197,7 +200,8 @@ int heatfollow_step(struct ctx *c, const struct heat_model *m, const struct heat
         bool want = heat_follow_decide(&fi, d >= 0 ? &budget_w[d] : &none,
                                        d >= 0 ? &excess_it_w[d] : &none, &why);
         if (want != running &&
-            act(c, id, json_string_value(json_object_get(row, "project_id")), want, why, d >= 0 ? m->dcs[d].conf.name : "no datacentre", now_s) < 0) {
+            act(c, id, json_string_value(json_object_get(row, "project_id")), want, why,
+                d >= 0 ? m->dcs[d].conf.name : "no datacentre", now_s) < 0) {
             rc = -1;
             break;
         }

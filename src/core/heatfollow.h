@@ -14,8 +14,8 @@
 #include "heat/heat.h"
 
 struct heatfollow_opts {
-    bool enabled;  /* [heat] follow */
-    int hold_s;    /* [heat] follow_hold_s: least time between two actions on a server */
+    bool enabled; /* [heat] follow */
+    int hold_s;   /* [heat] follow_hold_s: least time between two actions on a server */
 };
 
 /* Followers per datacentre after a step. */

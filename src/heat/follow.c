@@ -35,12 +35,18 @@ bool heat_follow_decide(const struct heat_follow_in *in, double *budget_w, doubl
 const char *heat_follow_why_text(enum heat_follow_why why)
 {
     switch (why) {
-    case HEAT_FOLLOW_NEEDED: return "it runs its needed hours";
-    case HEAT_FOLLOW_EXTRA: return "its datacentre's network takes its heat";
-    case HEAT_FOLLOW_DUMPED: return "its datacentre dumps heat";
-    case HEAT_FOLLOW_NOT_WANTED: return "its datacentre's network would not take its heat";
-    case HEAT_FOLLOW_HELD: return "its last change is too recent";
-    case HEAT_FOLLOW_DONE: return "it ran the most it may today";
+    case HEAT_FOLLOW_NEEDED:
+        return "it runs its needed hours";
+    case HEAT_FOLLOW_EXTRA:
+        return "its datacentre's network takes its heat";
+    case HEAT_FOLLOW_DUMPED:
+        return "its datacentre dumps heat";
+    case HEAT_FOLLOW_NOT_WANTED:
+        return "its datacentre's network would not take its heat";
+    case HEAT_FOLLOW_HELD:
+        return "its last change is too recent";
+    case HEAT_FOLLOW_DONE:
+        return "it ran the most it may today";
     }
     return "";
 }

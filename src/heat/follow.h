@@ -20,18 +20,18 @@ struct heat_follow_in {
     bool over_max;       /* it ran the most it may today */
     bool held;           /* its last change is younger than the hold time */
     bool running;
-    bool has_dc;         /* its host is in a datacentre with a heat chain */
-    double it_w;         /* IT power it adds while it runs */
-    double heat_per_it;  /* heat delivered per W of IT when it is taken */
+    bool has_dc;        /* its host is in a datacentre with a heat chain */
+    double it_w;        /* IT power it adds while it runs */
+    double heat_per_it; /* heat delivered per W of IT when it is taken */
 };
 
 enum heat_follow_why {
-    HEAT_FOLLOW_NEEDED,  /* its run time: now is among the best steps left, or the last ones */
-    HEAT_FOLLOW_EXTRA,   /* more than it needs: its heat is taken */
-    HEAT_FOLLOW_DUMPED,  /* paused: heat is dumped */
+    HEAT_FOLLOW_NEEDED,     /* its run time: now is among the best steps left, or the last ones */
+    HEAT_FOLLOW_EXTRA,      /* more than it needs: its heat is taken */
+    HEAT_FOLLOW_DUMPED,     /* paused: heat is dumped */
     HEAT_FOLLOW_NOT_WANTED, /* paused: its heat would not all be taken */
-    HEAT_FOLLOW_HELD,    /* as it was: its last change is too recent */
-    HEAT_FOLLOW_DONE,    /* paused: it ran the most it may today, or has no datacentre */
+    HEAT_FOLLOW_HELD,       /* as it was: its last change is too recent */
+    HEAT_FOLLOW_DONE,       /* paused: it ran the most it may today, or has no datacentre */
 };
 
 /* Whether the follower runs this step, and why. budget_w (heat its datacentre's network

@@ -39,30 +39,30 @@ struct sim {
     struct heat_sim_opts o;
     struct heat_sim_result *res;
     struct heat_sim_host *hosts;
-    struct sched_host *sh;            /* the scheduler's view, parallel to hosts */
+    struct sched_host *sh; /* the scheduler's view, parallel to hosts */
     int nhosts;
-    int *host_dc;                     /* datacentre of each host, -1 = none */
-    double *w_per_core;               /* W a busy core adds on each host */
-    double (*load)[WL_PROFILES];      /* per host: sum of vcpus x util of running ones */
+    int *host_dc;                         /* datacentre of each host, -1 = none */
+    double *w_per_core;                   /* W a busy core adds on each host */
+    double (*load)[WL_PROFILES];          /* per host: sum of vcpus x util of running ones */
     double (*load_ordinary)[WL_PROFILES]; /* the same, ordinary instances only (the plan) */
-    struct inst *inst;                /* one per trace row */
-    uint32_t *heap;                   /* departures: a min-heap on inst[].end_s */
+    struct inst *inst;                    /* one per trace row */
+    uint32_t *heap;                       /* departures: a min-heap on inst[].end_s */
     size_t nheap;
-    struct follower *followers;       /* heat-following instances on hosts */
+    struct follower *followers; /* heat-following instances on hosts */
     size_t nfollowers, followers_running;
-    double asked_h_per_day;           /* what the followers on hosts ask, summed */
+    double asked_h_per_day; /* what the followers on hosts ask, summed */
     size_t on_hosts, ordinary_on;
     int steps_per_day;
     /* What the last step said of each datacentre. */
-    double wanted_w[HEAT_MAX_DCS];    /* more heat the network (or its tank) would take */
+    double wanted_w[HEAT_MAX_DCS];     /* more heat the network (or its tank) would take */
     double surplus_it_w[HEAT_MAX_DCS]; /* IT power whose heat is dumped */
-    double heat_per_it[HEAT_MAX_DCS]; /* heat delivered per W of IT when it is taken */
+    double heat_per_it[HEAT_MAX_DCS];  /* heat delivered per W of IT when it is taken */
     struct heat_dc_state state[HEAT_MAX_DCS];
     /* The day ahead, per datacentre and step of the day: heat its network is forecast to
      * want beyond what its ordinary instances give (W; below 0 it would be dumped). The
      * heat-aware controller runs a follower's needed hours in the best of the steps left. */
-    double *plan;                     /* [HEAT_MAX_DCS][steps_per_day] */
-    int rank_now[HEAT_MAX_DCS];       /* steps left today that the plan rates above now */
+    double *plan;                               /* [HEAT_MAX_DCS][steps_per_day] */
+    int rank_now[HEAT_MAX_DCS];                 /* steps left today that the plan rates above now */
     bool no_room[HEAT_MAX_DCS][WL_MAX_FLAVORS]; /* this step: a move there found no host */
 };
 
@@ -162,8 +162,8 @@ static void claim(struct sim *s, int h, const struct wl_flavor *f, int sign)
 
 static struct sched_request request_of(const struct wl_flavor *f, const char *az)
 {
-    return (struct sched_request){.vcpus = f->vcpus, .ram_mb = f->ram_mb, .disk_gb = f->disk_gb,
-                                  .az = az};
+    return (struct sched_request){
+        .vcpus = f->vcpus, .ram_mb = f->ram_mb, .disk_gb = f->disk_gb, .az = az};
 }
 
 static void arrive(struct sim *s, uint32_t i, int slot)
@@ -188,11 +188,11 @@ static void arrive(struct sim *s, uint32_t i, int slot)
         s->res->peak_instances = s->on_hosts;
     if (r->min_run_h) {
         in->follow_pos = (int32_t)s->nfollowers;
-        s->followers[s->nfollowers++] = (struct follower){
-            .inst = i,
-            .min_steps = (uint16_t)(r->min_run_h * (3600 / s->o.step_s)),
-            .start_slot = (uint16_t)slot,
-            .it_w = it_w_on(s, in, h)};
+        s->followers[s->nfollowers++] =
+            (struct follower){.inst = i,
+                              .min_steps = (uint16_t)(r->min_run_h * (3600 / s->o.step_s)),
+                              .start_slot = (uint16_t)slot,
+                              .it_w = it_w_on(s, in, h)};
         s->asked_h_per_day += r->min_run_h;
     } else {
         s->ordinary_on++;
@@ -362,7 +362,8 @@ static void plan_day(struct sim *s, int64_t day_start)
         double *p = s->plan + (size_t)d * (size_t)s->steps_per_day;
         for (int j = 0; j < s->steps_per_day; j++) {
             struct heat_env env;
-            if (!dc->net || heat_network_env(dc->net, day_start + (int64_t)j * s->o.step_s, &env) < 0) {
+            if (!dc->net ||
+                heat_network_env(dc->net, day_start + (int64_t)j * s->o.step_s, &env) < 0) {
                 p[j] = -1e30;
                 continue;
             }
@@ -393,8 +394,8 @@ static int power_and_heat(struct sim *s, int64_t unix_s, int hour, struct heat_s
     if (heat_model_step(s->m, s->state, it_w, unix_s, s->o.step_s, out) < 0)
         return -1;
     for (int d = 0; d < s->m->ndcs; d++)
-        heat_follow_dc_view(&s->m->dcs[d].conf, &out[d], &s->wanted_w[d],
-                            &s->surplus_it_w[d], &s->heat_per_it[d]);
+        heat_follow_dc_view(&s->m->dcs[d].conf, &out[d], &s->wanted_w[d], &s->surplus_it_w[d],
+                            &s->heat_per_it[d]);
     return 0;
 }
 
@@ -447,8 +448,8 @@ int heat_sim_run(const struct heat_model *model, const struct heat_sim_host *hos
     s->inst = calloc(n ? n : 1, sizeof(*s->inst));
     s->heap = calloc(n ? n : 1, sizeof(*s->heap));
     s->followers = calloc(n ? n : 1, sizeof(*s->followers));
-    if (!s->hosts || !s->sh || !s->host_dc || !s->w_per_core || !s->load ||
-        !s->load_ordinary || !s->plan || !s->inst || !s->heap || !s->followers) {
+    if (!s->hosts || !s->sh || !s->host_dc || !s->w_per_core || !s->load || !s->load_ordinary ||
+        !s->plan || !s->inst || !s->heap || !s->followers) {
         heat_errorf(err, errlen, "Out of memory for %zu instances on %d hosts.", n, nhosts);
         goto cleanup;
     }

@@ -22,13 +22,13 @@
 enum heat_sim_mode { HEAT_SIM_BLIND, HEAT_SIM_AWARE };
 
 struct heat_sim_host {
-    struct sched_host sh;               /* what the scheduler sees; *_used start at 0 */
-    const struct heat_power_model *pm;  /* its power curve (not owned) */
+    struct sched_host sh;              /* what the scheduler sees; *_used start at 0 */
+    const struct heat_power_model *pm; /* its power curve (not owned) */
 };
 
 struct heat_sim_opts {
-    int year;                         /* the calendar year simulated (Geneva local time) */
-    int step_s;                       /* seconds per step, dividing a day (900 = 15 min) */
+    int year;   /* the calendar year simulated (Geneva local time) */
+    int step_s; /* seconds per step, dividing a day (900 = 15 min) */
     enum heat_sim_mode mode;
     enum sched_weigher blind_weigher; /* the heat-blind run's weigher (spread or pack) */
     int max_run_h;                    /* heat-aware: most hours a day a follower runs */
@@ -41,13 +41,13 @@ struct heat_sim_result {
     int ndcs, steps;
     struct heat_totals dc[HEAT_MAX_DCS];
     struct heat_totals region;
-    size_t placed, refused;          /* instances placed; refused for want of a host */
-    size_t peak_instances;           /* most instances on hosts at once */
-    double mean_util;                /* mean CPU utilisation of the compute hosts */
-    double ordinary_h, following_h;  /* instance-hours run by each kind */
-    double following_asked_h;        /* the daily hours the followers asked, summed */
-    size_t pauses, resumes, moves;   /* heat-aware: what the control plane did */
-    double wall_s;                   /* how long the run took */
+    size_t placed, refused;         /* instances placed; refused for want of a host */
+    size_t peak_instances;          /* most instances on hosts at once */
+    double mean_util;               /* mean CPU utilisation of the compute hosts */
+    double ordinary_h, following_h; /* instance-hours run by each kind */
+    double following_asked_h;       /* the daily hours the followers asked, summed */
+    size_t pauses, resumes, moves;  /* heat-aware: what the control plane did */
+    double wall_s;                  /* how long the run took */
 };
 
 /* Runs one year. hosts are copied; model and trace are read only. -1 with err set on bad

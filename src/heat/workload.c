@@ -189,13 +189,13 @@ int wl_synth(struct wl_trace *t, const struct wl_synth_opts *o, char *err, size_
     }
     if (!(o->mean_lifetime_d >= 0.01 && o->mean_lifetime_d <= 3650)) {
         heat_errorf(err, errlen, "The mean lifetime must be 0.01 to 3650 days, not %g.",
-                o->mean_lifetime_d);
+                    o->mean_lifetime_d);
         return -1;
     }
     if (!(o->heat_following >= 0 && o->heat_following <= 1) || o->min_run_h < 1 ||
         o->min_run_h > 24) {
         heat_errorf(err, errlen,
-                "The heat-following share must be 0 to 1 and the run time 1 to 24 hours.");
+                    "The heat-following share must be 0 to 1 and the run time 1 to 24 hours.");
         return -1;
     }
     if (!(o->year_s >= 86400 && o->year_s <= 2 * HEAT_YEAR_S)) {
@@ -223,9 +223,9 @@ int wl_synth(struct wl_trace *t, const struct wl_synth_opts *o, char *err, size_
     double population = o->load * o->region_cores / busy;
     if (population * (1 + o->year_s / (o->mean_lifetime_d * 86400.0)) > WL_MAX_ROWS) {
         heat_errorf(err, errlen,
-                "That load and lifetime make more than %d instances in the year: choose "
-                "longer lifetimes.",
-                WL_MAX_ROWS);
+                    "That load and lifetime make more than %d instances in the year: choose "
+                    "longer lifetimes.",
+                    WL_MAX_ROWS);
         return -1;
     }
     /* The steady state at the start: lifetimes are memoryless, so the instances already
@@ -283,9 +283,10 @@ static int parse_line(struct wl_trace *t, char *line, int64_t year_start, struct
     char *f[7];
     int n = split(line, f, 7);
     if (n != 6 && n != 5) {
-        heat_errorf(why, whylen, "expected 6 fields (start,duration_s,flavor,util,profile,min_run_h), "
-                             "found %d",
-                n);
+        heat_errorf(why, whylen,
+                    "expected 6 fields (start,duration_s,flavor,util,profile,min_run_h), "
+                    "found %d",
+                    n);
         return -1;
     }
     int64_t v;
@@ -295,7 +296,7 @@ static int parse_line(struct wl_trace *t, char *line, int64_t year_start, struct
         int64_t at;
         if (!heat_parse_time(f[0], &at)) {
             heat_errorf(why, whylen, "start '%.40s' is neither seconds nor an ISO 8601 UTC time",
-                    f[0]);
+                        f[0]);
             return -1;
         }
         if (at < year_start) {
@@ -305,7 +306,8 @@ static int parse_line(struct wl_trace *t, char *line, int64_t year_start, struct
         row->start_s = at - year_start;
     }
     if (!parse_i64(f[1], 1, INT64_C(1) << 40, &row->duration_s)) {
-        heat_errorf(why, whylen, "duration_s '%.40s' is not a whole number of seconds above 0", f[1]);
+        heat_errorf(why, whylen, "duration_s '%.40s' is not a whole number of seconds above 0",
+                    f[1]);
         return -1;
     }
     int fl = wl_flavor_index(t, f[2]);
@@ -342,8 +344,8 @@ static int parse_line(struct wl_trace *t, char *line, int64_t year_start, struct
     return 0;
 }
 
-int wl_parse(struct wl_trace *t, const char *text, size_t len, const char *name,
-             int64_t year_start, char *err, size_t errlen)
+int wl_parse(struct wl_trace *t, const char *text, size_t len, const char *name, int64_t year_start,
+             char *err, size_t errlen)
 {
     char line[WL_MAX_LINE + 2];
     size_t pos = 0;
@@ -354,7 +356,8 @@ int wl_parse(struct wl_trace *t, const char *text, size_t len, const char *name,
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
         lineno++;
         if (n > WL_MAX_LINE) {
-            heat_errorf(err, errlen, "%s, line %d: longer than %d bytes.", name, lineno, WL_MAX_LINE);
+            heat_errorf(err, errlen, "%s, line %d: longer than %d bytes.", name, lineno,
+                        WL_MAX_LINE);
             return -1;
         }
         if (memchr(text + pos, '\0', n)) {
@@ -396,7 +399,7 @@ int wl_load(struct wl_trace *t, const char *path, int64_t year_start, char *err,
     if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > WL_MAX_BYTES) {
         fclose(f);
         heat_errorf(err, errlen, "The trace '%s' is not a regular file of at most %d MiB.", path,
-                WL_MAX_BYTES >> 20);
+                    WL_MAX_BYTES >> 20);
         return -1;
     }
     size_t size = (size_t)st.st_size;
@@ -445,8 +448,9 @@ int wl_following_min_h(const char *following, const char *min_run_h, char *err, 
         return WL_DEFAULT_MIN_RUN_H;
     int64_t h;
     if (!parse_i64(min_run_h, 1, 24, &h))
-        return heat_errorf(err, errlen, "%s must be a whole number of hours from 1 to 24, not "
-                                        "'%.32s'.",
+        return heat_errorf(err, errlen,
+                           "%s must be a whole number of hours from 1 to 24, not "
+                           "'%.32s'.",
                            WL_SPEC_MIN_RUN_H, min_run_h);
     return (int)h;
 }

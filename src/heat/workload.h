@@ -86,8 +86,8 @@ int wl_synth(struct wl_trace *t, const struct wl_synth_opts *o, char *err, size_
 
 /* Parses CSV text of len bytes into t (which must be empty, with its flavors set); year_start
  * is the Unix time of the year's start, for ISO times. Errors name `name` and the line. */
-int wl_parse(struct wl_trace *t, const char *text, size_t len, const char *name,
-             int64_t year_start, char *err, size_t errlen);
+int wl_parse(struct wl_trace *t, const char *text, size_t len, const char *name, int64_t year_start,
+             char *err, size_t errlen);
 /* Reads and parses the file at path (at most WL_MAX_BYTES). */
 int wl_load(struct wl_trace *t, const char *path, int64_t year_start, char *err, size_t errlen);
 /* Writes t as CSV (the format above, start in seconds) to path. */

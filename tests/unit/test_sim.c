@@ -229,9 +229,12 @@ static void push_row(struct wl_trace *t, int64_t start, int64_t duration, int fl
 {
     t->rows = realloc(t->rows, (t->nrows + 1) * sizeof(*t->rows));
     assert_non_null(t->rows);
-    t->rows[t->nrows++] = (struct wl_row){.start_s = start, .duration_s = duration,
-                                          .flavor = (uint16_t)flavor, .util = util,
-                                          .profile = WL_FLAT, .min_run_h = min_run_h};
+    t->rows[t->nrows++] = (struct wl_row){.start_s = start,
+                                          .duration_s = duration,
+                                          .flavor = (uint16_t)flavor,
+                                          .util = util,
+                                          .profile = WL_FLAT,
+                                          .min_run_h = min_run_h};
 }
 
 static void run(const struct heat_model *m, const struct heat_sim_host *hosts, int n,
@@ -375,8 +378,12 @@ static bool decide(struct heat_follow_in in, double *budget, double *excess,
 static void follow_rule_cases(void **state)
 {
     (void)state;
-    const struct heat_follow_in base = {.need_steps = 0, .remaining_steps = 10, .rank_now = 3,
-                                        .has_dc = true, .it_w = 10, .heat_per_it = 1.3};
+    const struct heat_follow_in base = {.need_steps = 0,
+                                        .remaining_steps = 10,
+                                        .rank_now = 3,
+                                        .has_dc = true,
+                                        .it_w = 10,
+                                        .heat_per_it = 1.3};
     enum heat_follow_why why;
     double budget = 100, excess = 50;
     struct heat_follow_in in = base;
@@ -445,8 +452,12 @@ static void follow_dc_view_by_hand(void **state)
     c.capture = 0.9;
     c.storage_kwh = 1; /* 3.6 MJ */
     c.hp.capacity_w = 0;
-    struct heat_step s = {.cop = 4, .demand_w = 5000, .sold_w = 3000, .hp_out_w = 3000,
-                          .stored_j = 3.6e6 - 9000, .dumped_w = 0};
+    struct heat_step s = {.cop = 4,
+                          .demand_w = 5000,
+                          .sold_w = 3000,
+                          .hp_out_w = 3000,
+                          .stored_j = 3.6e6 - 9000,
+                          .dumped_w = 0};
     double wanted, surplus, per_it;
     heat_follow_dc_view(&c, &s, &wanted, &surplus, &per_it);
     /* 1.1 x 0.9 = 0.99 W captured per W of IT, times 4/3 through the pumps. */
