@@ -91,18 +91,22 @@ static int read_hosts(struct ctx *c, double it_w[HEAT_MAX_DCS], int up[HEAT_MAX_
         struct host_now *hn = &hosts[i];
         str_copy(hn->name, name ? name : "", sizeof(hn->name));
         hn->dc = heat_model_dc_index(engine.model, az ? az : "");
-        struct virt_host_stats st = {0};
+        struct virt_host_stats st = {.rapl_w = -1};
         const struct virt_driver *drv = virt_get(drv_name && *drv_name ? drv_name : "sim");
         /* A host that is down draws power we cannot see: count it at zero rather than
          * guess, and say so in hosts_up. */
         if (is_up && drv && drv->host_stats) {
             struct ctx hc = {.rid = c->rid};
             if (drv->host_stats(&hc, hn->name, &st) < 0)
-                memset(&st, 0, sizeof(st));
-            hn->util = vcpus > 0 ? st.cpu_util / (double)vcpus : 0;
+                st = (struct virt_host_stats){.rapl_w = -1};
+            hn->util = vcpus > 0 ? st.busy_cores / (double)vcpus : 0;
             if (hn->util > 1)
                 hn->util = 1;
-            hn->power_w = heat_power_w(model_of(cpu ? cpu : ""), hn->util);
+            /* RAPL where the host measures it (plus what it does not see), else the
+             * curve of CPU utilisation. */
+            const struct heat_power_model *pm = model_of(cpu ? cpu : "");
+            hn->power_w = st.rapl_w >= 0 ? heat_power_from_rapl_w(pm, st.rapl_w)
+                                         : heat_power_w(pm, hn->util);
         }
         if (hn->dc >= 0) {
             it_w[hn->dc] += hn->power_w;

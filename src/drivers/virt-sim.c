@@ -220,7 +220,8 @@ static int sim_host_stats(struct ctx *c, const char *host, struct virt_host_stat
                 busy += d->load * d->vcpus;
             }
     pthread_mutex_unlock(&sim_lock);
-    out->cpu_util = busy; /* in vCPUs; the caller divides by the host's cores */
+    out->busy_cores = busy;
+    out->rapl_w = -1; /* a simulated host has no power counter */
     return 0;
 }
 

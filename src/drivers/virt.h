@@ -29,8 +29,11 @@ struct virt_instance {
 };
 
 struct virt_host_stats {
-    double cpu_util;      /* 0..1 over the host's cores */
+    double busy_cores; /* CPU in use, in cores (the caller divides by the host's cores) */
     int running;
+    double rapl_w;     /* package + DRAM power the host measures (powercap/RAPL), W;
+                        * below 0 when it has no such counter: power then comes from the
+                        * host model's SPECpower curve */
 };
 
 struct virt_driver {
