@@ -3,7 +3,7 @@ BUILD ?= build
 DATA ?= data
 LISTEN ?= 127.0.0.1:5000
 
-.PHONY: all deps build run test test-unit test-scenario fuzz clean
+.PHONY: all deps build run test test-unit test-scenario test-libvirt fuzz clean
 
 all: build
 
@@ -27,6 +27,11 @@ test-unit: build
 
 test-scenario: build
 	HEARTH_BUILD=$(abspath $(BUILD)) ./tests/scenario/run.sh
+
+# The libvirt driver alone: its unit test and its scenarios (both are in 'make test' too).
+test-libvirt: build
+	$(BUILD)/tests/unit/test_libvirt
+	HEARTH_BUILD=$(abspath $(BUILD)) ./tests/scenario/run.sh 96-libvirt.sh
 
 # libFuzzer targets (clang, ASan+UBSan) for FUZZ_SECONDS each; CI runs a short pass.
 FUZZ_SECONDS ?= 60

@@ -4,7 +4,7 @@
 # fuzz adds clang and its libFuzzer runtime; bench adds wrk.
 set -eu
 PKGS="meson ninja-build pkg-config gcc libmicrohttpd-dev libjansson-dev libsqlite3-dev
-libsodium-dev libinih-dev nettle-dev libcurl4-openssl-dev libcmocka-dev
+libsodium-dev libinih-dev nettle-dev libcurl4-openssl-dev libcmocka-dev libvirt-dev
 python3-openstackclient curl jq openssh-client sqlite3"
 for extra in "$@"; do
     case "$extra" in

@@ -127,6 +127,8 @@ int main(int argc, char **argv)
     struct virt_sim_opts so = {.spawn_ms = cfg.sim_spawn_ms, .power_ms = cfg.sim_power_ms,
                                .delete_ms = cfg.sim_delete_ms, .fail_rate = cfg.sim_fail_rate};
     virt_sim_configure(&so);
+    struct virt_libvirt_opts lvo = {.uri = cfg.libvirt_uri, .virt_type = cfg.libvirt_virt_type};
+    virt_libvirt_configure(&lvo);
     sched_set_weigher(strcmp(cfg.weigher, "pack") == 0   ? SCHED_PACK
                       : strcmp(cfg.weigher, "heat") == 0 ? SCHED_HEAT
                                                          : SCHED_SPREAD);

@@ -62,6 +62,8 @@ void config_defaults(struct config *cfg)
     cfg->heat_retention_days = 400;
     cfg->heat_multiplier = 2.0;
     cfg->heat_follow = true;
+    str_copy(cfg->libvirt_uri, "qemu:///system", sizeof(cfg->libvirt_uri));
+    str_copy(cfg->libvirt_virt_type, "kvm", sizeof(cfg->libvirt_virt_type));
     cfg->heat_follow_hold_s = 3600;
     str_copy(cfg->metrics_allow, "127.0.0.1,::1", sizeof(cfg->metrics_allow));
 }
@@ -193,6 +195,15 @@ static int on_key(void *user, const char *section, const char *name, const char 
         else if (strcmp(name, "trusted_proxies") == 0)
             TAKE_STR(cfg->trusted_proxies);
         else
+            return unknown(cfg, section, name);
+    } else if (strcmp(kind, "libvirt") == 0 && !arg[0]) {
+        if (strcmp(name, "uri") == 0)
+            TAKE_STR(cfg->libvirt_uri);
+        else if (strcmp(name, "virt_type") == 0) {
+            if (strcmp(value, "kvm") && strcmp(value, "qemu"))
+                return bad(cfg, section, name, value);
+            TAKE_STR(cfg->libvirt_virt_type);
+        } else
             return unknown(cfg, section, name);
     } else if (strcmp(kind, "heat") == 0 && !arg[0]) {
         if (strcmp(name, "step_s") == 0)

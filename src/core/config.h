@@ -92,6 +92,8 @@ struct config {
     double heat_multiplier;   /* [scheduler] heat_multiplier (weigher = heat) */
     char metrics_allow[256];  /* [api] metrics_allow: who may GET /metrics */
     char trusted_proxies[256]; /* [api] trusted_proxies: whose X-Forwarded-For is believed */
+    char libvirt_uri[256];     /* [libvirt] uri: the connection of the libvirt driver */
+    char libvirt_virt_type[8]; /* [libvirt] virt_type: kvm, or qemu where KVM is not usable */
     char error[512];
 };
 

@@ -262,10 +262,15 @@ int conductor_pass(struct ctx *c)
 
 int conductor_heartbeat_sim_hosts(struct ctx *c)
 {
-    return sq_exec(c, "UPDATE hosts SET last_seen = ? WHERE driver = 'sim'", "I", clock_now_s()) <
-                   0
-               ? -1
-               : 0;
+    /* hearthd runs these drivers itself: their hosts are up while the driver answers. */
+    for (const struct virt_driver *const *d = virt_drivers; *d; d++) {
+        if ((*d)->reachable && !(*d)->reachable(c))
+            continue;
+        if (sq_exec(c, "UPDATE hosts SET last_seen = ? WHERE driver = ?", "Is", clock_now_s(),
+                    (*d)->name) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* After a restart: the drivers learn the domains they should have, and every task

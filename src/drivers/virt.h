@@ -51,10 +51,30 @@ struct virt_driver {
     int (*adopt)(struct ctx *c, const struct virt_instance *vi, enum virt_state st);
     int (*host_stats)(struct ctx *c, const char *host, struct virt_host_stats *out);
     int (*console_log)(struct ctx *c, const char *host, const char *id, char **text_out);
+    /* Whether its hypervisor answers now; NULL: always (the sim). A host whose driver is
+     * not reachable gets no heartbeat and goes down. */
+    bool (*reachable)(struct ctx *c);
 };
+/* Every driver built in, NULL-terminated. */
+extern const struct virt_driver *const virt_drivers[];
 
-/* Looks a driver up by name ("sim", later "libvirt"); NULL when unknown. */
+/* Looks a driver up by name ("sim", "libvirt"); NULL when unknown. Until hearth-agent
+ * exists, hearthd runs every driver itself. */
 const struct virt_driver *virt_get(const char *name);
+
+/* The libvirt driver ([libvirt] section): the connection URI and the domain type. The
+ * strings are borrowed and must outlive the driver. */
+struct virt_libvirt_opts {
+    const char *uri;       /* qemu:///system; test:///default in tests */
+    const char *virt_type; /* kvm, or qemu (software emulation) where KVM is not usable */
+};
+void virt_libvirt_configure(const struct virt_libvirt_opts *o);
+void virt_libvirt_close(void);
+/* The domain XML of vi (exposed for tests); -1 when vi has no valid id, size or CPU model
+ * name, or out is too small. */
+int virt_libvirt_domain_xml(const struct virt_instance *vi, const char *virt_type, char *out,
+                            size_t size);
+extern const struct virt_driver virt_libvirt_driver;
 
 struct virt_sim_opts {
     int spawn_ms, power_ms, delete_ms;
