@@ -127,7 +127,29 @@ int main(int argc, char **argv)
     struct virt_sim_opts so = {.spawn_ms = cfg.sim_spawn_ms, .power_ms = cfg.sim_power_ms,
                                .delete_ms = cfg.sim_delete_ms, .fail_rate = cfg.sim_fail_rate};
     virt_sim_configure(&so);
-    struct virt_libvirt_opts lvo = {.uri = cfg.libvirt_uri, .virt_type = cfg.libvirt_virt_type};
+    /* The libvirt driver's folder per instance: [libvirt] instances_dir, else instances/
+     * in the data folder; made only when some host uses the driver. */
+    static char instances_dir[4096];
+    bool uses_libvirt = false;
+    for (int i = 0; i < cfg.nhosts; i++)
+        uses_libvirt |= strcmp(cfg.hosts[i].driver, "libvirt") == 0;
+    if (cfg.libvirt_instances_dir[0]) {
+        str_copy(instances_dir, cfg.libvirt_instances_dir, sizeof(instances_dir));
+    } else {
+        char *abs = realpath(data, NULL);
+        snprintf(instances_dir, sizeof(instances_dir), "%s/instances", abs ? abs : data);
+        free(abs);
+    }
+    if (uses_libvirt && (!virt_libvirt_path_ok(instances_dir) || make_dir(instances_dir) < 0)) {
+        log_error(NULL,
+                  "The libvirt instances folder '%s' must be an absolute path of letters, "
+                  "digits and '/._-' that hearthd can create.",
+                  instances_dir);
+        return 1;
+    }
+    struct virt_libvirt_opts lvo = {.uri = cfg.libvirt_uri,
+                                    .virt_type = cfg.libvirt_virt_type,
+                                    .instances_dir = instances_dir};
     virt_libvirt_configure(&lvo);
     sched_set_weigher(strcmp(cfg.weigher, "pack") == 0   ? SCHED_PACK
                       : strcmp(cfg.weigher, "heat") == 0 ? SCHED_HEAT

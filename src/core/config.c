@@ -199,6 +199,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
     } else if (strcmp(kind, "libvirt") == 0 && !arg[0]) {
         if (strcmp(name, "uri") == 0)
             TAKE_STR(cfg->libvirt_uri);
+        else if (strcmp(name, "instances_dir") == 0)
+            TAKE_STR(cfg->libvirt_instances_dir);
         else if (strcmp(name, "virt_type") == 0) {
             if (strcmp(value, "kvm") && strcmp(value, "qemu"))
                 return bad(cfg, section, name, value);

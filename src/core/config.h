@@ -94,6 +94,7 @@ struct config {
     char trusted_proxies[256]; /* [api] trusted_proxies: whose X-Forwarded-For is believed */
     char libvirt_uri[256];     /* [libvirt] uri: the connection of the libvirt driver */
     char libvirt_virt_type[8]; /* [libvirt] virt_type: kvm, or qemu where KVM is not usable */
+    char libvirt_instances_dir[512]; /* [libvirt] instances_dir: "" = <data>/instances */
     char error[512];
 };
 

@@ -6,17 +6,21 @@
  * Nova's meanings are kept: stop is a graceful shutdown, suspend is a managed save (the
  * guest's memory to disk, the domain off), resume starts it from that image.
  *
- * What is not here yet (issue 5): disks from images, the config drive, networks, the
- * console log, live migration, and hearth-agent, which will run this driver on each
+ * What is not here yet (issue 5): disks from images, the config drive, networks, live
+ * migration, and hearth-agent, which will run this driver on each
  * hypervisor instead of in hearthd. Thread-safe: libvirt connections may be shared; the
  * lazy open and the CPU sample are under a mutex. */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "drivers/virt.h"
 #include "util/clock.h"
@@ -34,7 +38,9 @@ static struct {
     int64_t cpu_at_ms;
     bool down; /* the last open failed: said once in the log, not at every heartbeat */
 } lv = {.lock = PTHREAD_MUTEX_INITIALIZER,
-        .opts = {.uri = "qemu:///system", .virt_type = "kvm"}};
+        .opts = {.uri = "qemu:///system",
+                 .virt_type = "kvm",
+                 .instances_dir = "/var/lib/hearth/instances"}};
 
 /* libvirt prints its errors to stderr by default; ours go to the context instead. */
 static void quiet(void *ud, virErrorPtr e)
@@ -134,12 +140,23 @@ static bool uuid_ok(const char *s)
     return true;
 }
 
-int virt_libvirt_domain_xml(const struct virt_instance *vi, const char *virt_type, char *out,
-                            size_t size)
+bool virt_libvirt_path_ok(const char *path)
+{
+    if (path[0] != '/' || strlen(path) > 200 || strstr(path, ".."))
+        return false;
+    for (const char *p = path; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("/._-", *p))
+            return false;
+    return true;
+}
+
+int virt_libvirt_domain_xml(const struct virt_instance *vi, const char *virt_type,
+                            const char *console_path, char *out, size_t size)
 {
     if (!uuid_ok(vi->id) || vi->vcpus < 1 || vi->vcpus > 4096 || vi->ram_mb < 16 ||
         (vi->cpu_model && *vi->cpu_model && !model_name_ok(vi->cpu_model)) ||
-        (strcmp(virt_type, "kvm") != 0 && strcmp(virt_type, "qemu") != 0))
+        (strcmp(virt_type, "kvm") != 0 && strcmp(virt_type, "qemu") != 0) ||
+        !virt_libvirt_path_ok(console_path))
         return -1;
     char cpu[200] = "";
     /* The cluster's CPU model, exactly: what lets any instance move to any host of it. */
@@ -152,9 +169,27 @@ int virt_libvirt_domain_xml(const struct virt_instance *vi, const char *virt_typ
                      "<memory unit='MiB'>%lld</memory><vcpu>%d</vcpu>%s"
                      "<os><type arch='x86_64'>hvm</type></os>"
                      "<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot>"
-                     "<on_crash>destroy</on_crash><devices></devices></domain>",
-                     virt_type, vi->id, vi->id, (long long)vi->ram_mb, vi->vcpus, cpu);
+                     "<on_crash>destroy</on_crash><devices>"
+                     "<serial type='file'><source path='%s'/><target port='0'/></serial>"
+                     "<console type='file'><source path='%s'/><target type='serial' port='0'/>"
+                     "</console></devices></domain>",
+                     virt_type, vi->id, vi->id, (long long)vi->ram_mb, vi->vcpus, cpu, console_path,
+                     console_path);
     return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The instance's folder and its console log (id must be a UUID). */
+static int instance_path(struct ctx *c, const char *id, const char *file, char *out, size_t size)
+{
+    if (!uuid_ok(id))
+        return ctx_fail(c, 400, "Instance id '%.64s' is not a UUID.", id);
+    if (!lv.opts.instances_dir)
+        return ctx_fail(c, 500, "The libvirt driver has no instances folder configured.");
+    int n = snprintf(out, size, "%s/%s%s%s", lv.opts.instances_dir, id, file ? "/" : "",
+                     file ? file : "");
+    if (n < 0 || (size_t)n >= size)
+        return ctx_fail(c, 500, "The instances folder's name is too long.");
+    return 0;
 }
 
 static int lv_spawn(struct ctx *c, const struct virt_instance *vi)
@@ -162,16 +197,25 @@ static int lv_spawn(struct ctx *c, const struct virt_instance *vi)
     virConnectPtr cn = conn_get(c);
     if (!cn)
         return -1;
+    char dir[512], console[600];
+    if (instance_path(c, vi->id, NULL, dir, sizeof(dir)) < 0 ||
+        instance_path(c, vi->id, "console.log", console, sizeof(console)) < 0)
+        return -1;
+    if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+        return ctx_fail(c, 500, "Cannot make the instance folder '%s': %s.", dir, strerror(errno));
     bool missing;
     virDomainPtr d = domain_of(c, cn, vi->id, &missing);
     if (!d && !missing)
         return -1;
     if (!d) {
         char xml[XML_MAX];
-        if (virt_libvirt_domain_xml(vi, lv.opts.virt_type, xml, sizeof(xml)) < 0)
-            return ctx_fail(c, 400, "Instance %s cannot be described to libvirt (its id, size "
-                                    "or CPU model '%.64s').",
+        if (virt_libvirt_domain_xml(vi, lv.opts.virt_type, console, xml, sizeof(xml)) < 0) {
+            rmdir(dir);
+            return ctx_fail(c, 400,
+                            "Instance %s cannot be described to libvirt (its id, size "
+                            "or CPU model '%.64s').",
                             vi->id, vi->cpu_model ? vi->cpu_model : "");
+        }
         d = virDomainDefineXML(cn, xml);
         if (!d)
             return ctx_fail(c, 500, "libvirt refused the domain of %s: %s", vi->id, last_error());
@@ -183,6 +227,19 @@ static int lv_spawn(struct ctx *c, const struct virt_instance *vi)
     return rc;
 }
 
+/* What a deleted instance leaves behind: its console log and its folder. */
+static int remove_files(struct ctx *c, const char *id)
+{
+    char dir[512], console[600];
+    if (instance_path(c, id, NULL, dir, sizeof(dir)) < 0 ||
+        instance_path(c, id, "console.log", console, sizeof(console)) < 0)
+        return -1;
+    if ((unlink(console) < 0 && errno != ENOENT) || (rmdir(dir) < 0 && errno != ENOENT))
+        return ctx_fail(c, 500, "Cannot remove the files of instance %s in '%s': %s.", id, dir,
+                        strerror(errno));
+    return 0;
+}
+
 static int lv_destroy(struct ctx *c, const char *host, const char *id)
 {
     (void)host;
@@ -192,14 +249,14 @@ static int lv_destroy(struct ctx *c, const char *host, const char *id)
     bool missing;
     virDomainPtr d = domain_of(c, cn, id, &missing);
     if (!d)
-        return missing ? 0 : -1;
+        return missing ? remove_files(c, id) : -1;
     int rc = 0;
     if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0)
         rc = ctx_fail(c, 500, "libvirt cannot stop the domain of %s: %s", id, last_error());
     if (rc == 0 && virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0)
         rc = ctx_fail(c, 500, "libvirt cannot remove the domain of %s: %s", id, last_error());
     virDomainFree(d);
-    return rc;
+    return rc < 0 ? rc : remove_files(c, id);
 }
 
 static int lv_power(struct ctx *c, const char *host, const char *id, enum virt_power op)
@@ -281,8 +338,7 @@ static int lv_state(struct ctx *c, const char *host, const char *id, enum virt_s
     default: /* crashed, no state */
         *out = VIRT_ERROR;
         if (err)
-            snprintf(err, errlen, "The domain crashed or has no state (libvirt state %d).",
-                     state);
+            snprintf(err, errlen, "The domain crashed or has no state (libvirt state %d).", state);
         break;
     }
     return 0;
@@ -329,6 +385,39 @@ static int lv_host_stats(struct ctx *c, const char *host, struct virt_host_stats
     return 0;
 }
 
+/* The last VIRT_CONSOLE_MAX bytes of the serial console (empty before the guest wrote). */
+static int lv_console_log(struct ctx *c, const char *host, const char *id, char **text_out)
+{
+    (void)host;
+    char path[600];
+    if (instance_path(c, id, "console.log", path, sizeof(path)) < 0)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno != ENOENT)
+        return ctx_fail(c, 500, "Cannot read the console of %s: %s.", id, strerror(errno));
+    char *buf = malloc(VIRT_CONSOLE_MAX + 1);
+    if (!buf) {
+        if (fd >= 0)
+            close(fd);
+        return ctx_fail(c, 500, "Out of memory.");
+    }
+    size_t len = 0;
+    if (fd >= 0) {
+        off_t size = lseek(fd, 0, SEEK_END);
+        off_t from = size > VIRT_CONSOLE_MAX ? size - VIRT_CONSOLE_MAX : 0;
+        ssize_t n = size >= 0 ? pread(fd, buf, (size_t)(size - from), from) : -1;
+        close(fd);
+        if (n < 0) {
+            free(buf);
+            return ctx_fail(c, 500, "Cannot read the console of %s.", id);
+        }
+        len = (size_t)n;
+    }
+    buf[len] = '\0';
+    *text_out = buf;
+    return 0;
+}
+
 static bool lv_reachable(struct ctx *c)
 {
     struct ctx probe = {.rid = c->rid};
@@ -344,6 +433,6 @@ const struct virt_driver virt_libvirt_driver = {
     .state = lv_state,
     .adopt = lv_adopt,
     .host_stats = lv_host_stats,
-    .console_log = NULL, /* 501 until the serial console is written to a file */
+    .console_log = lv_console_log,
     .reachable = lv_reachable,
 };

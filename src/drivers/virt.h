@@ -65,15 +65,20 @@ const struct virt_driver *virt_get(const char *name);
 /* The libvirt driver ([libvirt] section): the connection URI and the domain type. The
  * strings are borrowed and must outlive the driver. */
 struct virt_libvirt_opts {
-    const char *uri;       /* qemu:///system; test:///default in tests */
-    const char *virt_type; /* kvm, or qemu (software emulation) where KVM is not usable */
+    const char *uri;           /* qemu:///system; test:///default in tests */
+    const char *virt_type;     /* kvm, or qemu (software emulation) where KVM is not usable */
+    const char *instances_dir; /* a folder per instance: its serial console's log */
 };
+#define VIRT_CONSOLE_MAX (64 * 1024) /* bytes of a console log returned: the last ones */
 void virt_libvirt_configure(const struct virt_libvirt_opts *o);
 void virt_libvirt_close(void);
-/* The domain XML of vi (exposed for tests); -1 when vi has no valid id, size or CPU model
- * name, or out is too small. */
-int virt_libvirt_domain_xml(const struct virt_instance *vi, const char *virt_type, char *out,
-                            size_t size);
+/* The domain XML of vi (exposed for tests), its serial console logged to console_path;
+ * -1 when vi has no valid id, size or CPU model name, or out is too small. */
+int virt_libvirt_domain_xml(const struct virt_instance *vi, const char *virt_type,
+                            const char *console_path, char *out, size_t size);
+/* Whether a folder name can go into domain XML as it is: an absolute path of letters,
+ * digits and "/._-" only. */
+bool virt_libvirt_path_ok(const char *path);
 extern const struct virt_driver virt_libvirt_driver;
 
 struct virt_sim_opts {

@@ -7,17 +7,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "drivers/virt.h"
 
 static const char *const ID = "2f0c7a8e-3b1d-4c5e-9f6a-1b2c3d4e5f60";
+static const char *const CONSOLE = "/tmp/hearth/console.log";
+static char dir[] = "/tmp/hearth-libvirt-XXXXXX";
 
 static struct virt_instance inst(const char *id, const char *cpu_model)
 {
-    return (struct virt_instance){.id = id, .name = "vm1", .host = "lv1",
-                                  .cpu_model = cpu_model, .vcpus = 2, .ram_mb = 512,
+    return (struct virt_instance){.id = id,
+                                  .name = "vm1",
+                                  .host = "lv1",
+                                  .cpu_model = cpu_model,
+                                  .vcpus = 2,
+                                  .ram_mb = 512,
                                   .disk_gb = 1};
 }
 
@@ -33,7 +41,10 @@ static enum virt_state state_of(const char *id)
 static int setup(void **state)
 {
     (void)state;
-    struct virt_libvirt_opts o = {.uri = "test:///default", .virt_type = "qemu"};
+    if (dir[strlen(dir) - 1] == 'X' && !mkdtemp(dir))
+        return -1;
+    struct virt_libvirt_opts o = {
+        .uri = "test:///default", .virt_type = "qemu", .instances_dir = dir};
     virt_libvirt_configure(&o);
     return 0;
 }
@@ -79,9 +90,32 @@ static void lifecycle_as_nova_means_it(void **state)
     assert_int_equal(d->host_stats(&c, "lv1", &hs), 0);
     assert_true(hs.running >= 1);
     assert_true(hs.rapl_w < 0);
-    /* Delete leaves no domain, and a second delete is no error. */
+    /* The serial console is logged in the instance's folder, and read back from its end. */
+    char folder[256], log[300];
+    snprintf(folder, sizeof(folder), "%s/%s", dir, ID);
+    snprintf(log, sizeof(log), "%s/console.log", folder);
+    struct stat st;
+    assert_int_equal(stat(folder, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    char *text = NULL;
+    assert_int_equal(d->console_log(&c, "lv1", ID, &text), 0);
+    assert_string_equal(text, ""); /* nothing written yet */
+    free(text);
+    FILE *f = fopen(log, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 5000; i++)
+        fprintf(f, "boot line %d\n", i);
+    fputs("hearth-marker-42\n", f);
+    fclose(f);
+    assert_int_equal(d->console_log(&c, "lv1", ID, &text), 0);
+    assert_true(strlen(text) <= VIRT_CONSOLE_MAX);
+    assert_non_null(strstr(text, "hearth-marker-42\n"));
+    assert_null(strstr(text, "boot line 0\n"));
+    free(text);
+    /* Delete leaves no domain and no files, and a second delete is no error. */
     assert_int_equal(d->destroy(&c, "lv1", ID), 0);
     assert_int_equal(state_of(ID), VIRT_GONE);
+    assert_int_equal(stat(folder, &st), -1);
     assert_null(virDomainLookupByUUIDString(cn, ID));
     assert_int_equal(d->destroy(&c, "lv1", ID), 0);
     /* A power operation on a domain that is gone is a 404, not a crash. */
@@ -101,34 +135,46 @@ static void domain_xml_refuses_what_could_break_it(void **state)
     (void)state;
     char xml[4096];
     struct virt_instance ok = inst(ID, "EPYC-Rome");
-    assert_int_equal(virt_libvirt_domain_xml(&ok, "kvm", xml, sizeof(xml)), 0);
+    assert_int_equal(virt_libvirt_domain_xml(&ok, "kvm", CONSOLE, xml, sizeof(xml)), 0);
     assert_non_null(strstr(xml, "<domain type='kvm'>"));
     assert_non_null(strstr(xml, "<memory unit='MiB'>512</memory>"));
     struct virt_instance none = inst(ID, NULL);
-    assert_int_equal(virt_libvirt_domain_xml(&none, "qemu", xml, sizeof(xml)), 0);
+    assert_int_equal(virt_libvirt_domain_xml(&none, "qemu", CONSOLE, xml, sizeof(xml)), 0);
     assert_null(strstr(xml, "<cpu"));
     static const char *const bad_models[] = {"EPYC</model><evil/>", "EPYC Rome", "", NULL};
     for (int i = 0; bad_models[i]; i++) {
         struct virt_instance b = inst(ID, bad_models[i]);
-        int rc = virt_libvirt_domain_xml(&b, "qemu", xml, sizeof(xml));
+        int rc = virt_libvirt_domain_xml(&b, "qemu", CONSOLE, xml, sizeof(xml));
         assert_int_equal(rc, *bad_models[i] ? -1 : 0);
     }
     struct virt_instance bad_id = inst("2f0c7a8e'/><x", "EPYC-Rome");
-    assert_int_equal(virt_libvirt_domain_xml(&bad_id, "qemu", xml, sizeof(xml)), -1);
-    assert_int_equal(virt_libvirt_domain_xml(&ok, "xen", xml, sizeof(xml)), -1);
-    assert_int_equal(virt_libvirt_domain_xml(&ok, "kvm", xml, 64), -1);
+    assert_int_equal(virt_libvirt_domain_xml(&bad_id, "qemu", CONSOLE, xml, sizeof(xml)), -1);
+    assert_int_equal(virt_libvirt_domain_xml(&ok, "xen", CONSOLE, xml, sizeof(xml)), -1);
+    assert_int_equal(virt_libvirt_domain_xml(&ok, "kvm", CONSOLE, xml, 64), -1);
+    /* The console's path goes into the XML: only plain absolute paths do. */
+    assert_int_equal(virt_libvirt_domain_xml(&ok, "kvm", "/tmp/a'/><x", xml, sizeof(xml)), -1);
+    assert_int_equal(virt_libvirt_domain_xml(&ok, "kvm", "relative/c.log", xml, sizeof(xml)), -1);
+    assert_int_equal(virt_libvirt_domain_xml(&ok, "kvm", "/tmp/../etc/c.log", xml, sizeof(xml)),
+                     -1);
+    assert_true(virt_libvirt_path_ok("/var/lib/hearth/instances"));
+    assert_false(virt_libvirt_path_ok("/var/lib/hearth instances"));
     /* The driver answers such an instance with a 400, and defines nothing. */
     struct ctx c = {.rid = "test"};
     struct virt_instance evil = inst(ID, "EPYC</model><evil/>");
     assert_int_equal(virt_libvirt_driver.spawn(&c, &evil), -1);
     assert_int_equal(c.status, 400);
     assert_int_equal(state_of(ID), VIRT_GONE);
+    char folder[256];
+    struct stat st;
+    snprintf(folder, sizeof(folder), "%s/%s", dir, ID);
+    assert_int_equal(stat(folder, &st), -1); /* no folder left behind either */
 }
 
 static void unreachable_libvirt_is_a_503(void **state)
 {
     (void)state;
-    struct virt_libvirt_opts o = {.uri = "test:///nonexistent/file.xml", .virt_type = "qemu"};
+    struct virt_libvirt_opts o = {
+        .uri = "test:///nonexistent/file.xml", .virt_type = "qemu", .instances_dir = dir};
     virt_libvirt_configure(&o);
     struct ctx c = {.rid = "test"};
     assert_false(virt_libvirt_driver.reachable(&c));
@@ -149,5 +195,6 @@ int main(void)
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     virt_libvirt_close();
+    rmdir(dir);
     return rc;
 }
