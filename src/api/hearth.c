@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "core/heatlive.h"
+#include "core/host.h"
 #include "core/identity.h"
 #include "core/quota.h"
 #include "core/region.h"
@@ -152,6 +153,40 @@ static int region_get(struct req *r)
     return reply_obj(r, 200, json_pack("{s:o}", "region", status));
 }
 
+/* ---- clusters ---- */
+
+static int cluster_list_get(struct req *r)
+{
+    if (ctx_need_admin(&r->c) < 0)
+        return -1;
+    json_t *list = cluster_list(&r->c);
+    return list ? reply_obj(r, 200, json_pack("{s:o}", "clusters", list)) : -1;
+}
+
+/* PUT /v1/clusters/{name} {"cluster": {"cpu_model": "EPYC-Rome"}} */
+static int cluster_put(struct req *r)
+{
+    struct ctx *c = &r->c;
+    static const char *const allowed[] = {"cpu_model", NULL};
+    const char *model = NULL;
+    if (ctx_need_admin(c) < 0)
+        return -1;
+    json_t *b = jx_obj(c, r->body, "cluster");
+    if (!b || jx_only(c, b, "cluster", allowed) < 0 ||
+        jx_str(c, b, "cpu_model", 64, true, &model) < 0 ||
+        cluster_set_cpu_model(c, ARG(r, 0), model) < 0)
+        return -1;
+    json_t *list = cluster_list(c);
+    json_t *one = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach (list, i, v)
+        if (strcmp(rec_str(v, "name"), ARG(r, 0)) == 0)
+            one = json_incref(v);
+    json_decref(list);
+    return one ? reply_obj(r, 200, json_pack("{s:o}", "cluster", one)) : -1;
+}
+
 /* ---- heat ---- */
 
 static int heat_now(struct req *r)
@@ -206,6 +241,8 @@ const struct route hearth_routes[] = {
     {"GET", "/v1/projects/*", project_show, 0},
     {"PUT", "/v1/projects/*/tier", project_set_tier, 0},
     {"GET", "/v1/region", region_get, 0},
+    {"GET", "/v1/clusters", cluster_list_get, 0},
+    {"PUT", "/v1/clusters/*", cluster_put, 0},
     {"GET", "/v1/heat", heat_now, 0},
     {"GET", "/v1/heat/report", heat_report, 0},
     {NULL, NULL, NULL, 0},

@@ -4,6 +4,8 @@
  *   hearth [--url URL] [-f table|json] project show PROJECT
  *   hearth [--url URL] [-f table|json] project set-tier PROJECT TIER
  *   hearth [--url URL] [-f table|json] region status
+ *   hearth [--url URL] [-f table|json] cluster list
+ *   hearth [--url URL] [-f table|json] cluster-set CLUSTER --cpu-model MODEL
  *   hearth [--url URL] [-f table|json] heat now
  *   hearth [--url URL] [-f table|json] heat report [--from T] [--to T] [--step S]
  *                                                  [--csv FILE] [--svg FILE]
@@ -65,6 +67,10 @@ static void usage(FILE *out)
           "  project show PROJECT            Show a project's tier, limits and usage.\n"
           "  project set-tier PROJECT TIER   Move a project to tier 1, 2 or 3 (admin).\n"
           "  region status                   Show the region at a glance (admin).\n"
+          "  cluster list                    Clusters and the CPU model each requires (admin).\n"
+          "  cluster-set CLUSTER --cpu-model MODEL\n"
+          "                                  Require CPU MODEL (libvirt's name, e.g. EPYC-Rome;\n"
+          "                                  \"\" for none) of every host of CLUSTER (admin).\n"
           "  heat now                        Power, heat and metrics per datacentre now (admin).\n"
           "  heat report [--from T] [--to T] [--step S] [--csv FILE] [--svg FILE]\n"
           "                                  Heat over a period (default: the last 24 h) as a\n"
@@ -564,6 +570,44 @@ static int cmd_project_set_tier(struct cli *cl, const char *project, long tier)
     return rc;
 }
 
+static int cmd_cluster_list(struct cli *cl)
+{
+    char url[URL_MAX];
+    snprintf(url, sizeof(url), "%s/hearth/v1/clusters", cl->base);
+    json_t *j = api_call(cl, "GET", url, NULL, true);
+    if (!j)
+        return EXIT_FAIL;
+    show(cl, j);
+    json_decref(j);
+    return EXIT_OK;
+}
+
+static int cmd_cluster_set(struct cli *cl, const char *cluster, const char *cpu_model)
+{
+    char url[URL_MAX];
+    char *esc = curl_easy_escape(cl->curl, cluster, 0);
+    int n = esc ? snprintf(url, sizeof(url), "%s/hearth/v1/clusters/%s", cl->base, esc) : -1;
+    curl_free(esc);
+    if (n < 0 || (size_t)n >= sizeof(url)) {
+        fail_msg("The cluster name is too long.");
+        return EXIT_USAGE;
+    }
+    json_t *req = json_pack("{s:{s:s}}", "cluster", "cpu_model", cpu_model);
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (!body) {
+        fail_msg("Out of memory.");
+        return EXIT_FAIL;
+    }
+    json_t *j = api_call(cl, "PUT", url, body, true);
+    free(body);
+    if (!j)
+        return EXIT_FAIL;
+    int rc = show_member(cl, j, "cluster");
+    json_decref(j);
+    return rc;
+}
+
 static int cmd_region_status(struct cli *cl)
 {
     char url[URL_MAX];
@@ -713,6 +757,7 @@ int main(int argc, char **argv)
     memset(&cl, 0, sizeof(cl));
     const char *url_opt = NULL, *format = "table";
     struct report_opts ro = {0};
+    const char *cpu_model = NULL;
     size_t k;
     const char *pos[8];
     int npos = 0;
@@ -732,6 +777,12 @@ int main(int argc, char **argv)
                 url_opt = argv[++i];
             else
                 format = argv[++i];
+        } else if (strcmp(a, "--cpu-model") == 0) {
+            if (i + 1 >= argc) {
+                fail_msg("Option %s needs a value.", a);
+                return EXIT_USAGE;
+            }
+            cpu_model = argv[++i];
         } else if (report_flag(a, &k)) {
             if (i + 1 >= argc) {
                 fail_msg("Option %s needs a value.", a);
@@ -773,6 +824,8 @@ int main(int argc, char **argv)
         CMD_PROJECT_SHOW,
         CMD_PROJECT_SET_TIER,
         CMD_REGION_STATUS,
+        CMD_CLUSTER_LIST,
+        CMD_CLUSTER_SET,
         CMD_HEAT_NOW,
         CMD_HEAT_REPORT,
         CMD_VERSION
@@ -797,12 +850,24 @@ int main(int argc, char **argv)
         cmd = CMD_PROJECT_SET_TIER;
     } else if (npos == 2 && strcmp(pos[0], "region") == 0 && strcmp(pos[1], "status") == 0) {
         cmd = CMD_REGION_STATUS;
+    } else if (npos == 2 && strcmp(pos[0], "cluster") == 0 && strcmp(pos[1], "list") == 0) {
+        cmd = CMD_CLUSTER_LIST;
+    } else if (npos == 2 && strcmp(pos[0], "cluster-set") == 0) {
+        if (!cpu_model) {
+            fail_msg("cluster-set needs --cpu-model MODEL (\"\" for none).");
+            return EXIT_USAGE;
+        }
+        cmd = CMD_CLUSTER_SET;
     } else if (npos == 2 && strcmp(pos[0], "heat") == 0 && strcmp(pos[1], "now") == 0) {
         cmd = CMD_HEAT_NOW;
     } else if (npos == 2 && strcmp(pos[0], "heat") == 0 && strcmp(pos[1], "report") == 0) {
         cmd = CMD_HEAT_REPORT;
     } else {
         fail_msg("Unknown command. Try 'hearth --help'.");
+        return EXIT_USAGE;
+    }
+    if (cmd != CMD_CLUSTER_SET && cpu_model) {
+        fail_msg("--cpu-model goes with 'cluster-set' only.");
         return EXIT_USAGE;
     }
     if (cmd != CMD_HEAT_REPORT && (ro.from || ro.to || ro.step || ro.csv || ro.svg)) {
@@ -848,6 +913,10 @@ int main(int argc, char **argv)
             rc = cmd_project_show(&cl, pos[2]);
         else if (cmd == CMD_PROJECT_SET_TIER)
             rc = cmd_project_set_tier(&cl, pos[2], tier);
+        else if (cmd == CMD_CLUSTER_LIST)
+            rc = cmd_cluster_list(&cl);
+        else if (cmd == CMD_CLUSTER_SET)
+            rc = cmd_cluster_set(&cl, pos[1], cpu_model);
         else if (cmd == CMD_HEAT_NOW)
             rc = cmd_heat_now(&cl);
         else if (cmd == CMD_HEAT_REPORT)

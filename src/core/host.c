@@ -1,5 +1,6 @@
 #include "core/host.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -90,4 +91,32 @@ int host_account(struct ctx *c, const char *name, int sign, int vcpus, int64_t r
                     "IIIIs", (int64_t)sign * vcpus, sign * ram_mb, sign * disk_gb, (int64_t)sign,
                     name);
     return n < 0 ? -1 : 0;
+}
+
+json_t *cluster_list(struct ctx *c)
+{
+    return sq_all(c,
+                  "SELECT cl.name, cl.cpu_model, COUNT(h.name) AS hosts, "
+                  "COALESCE(SUM(cl.cpu_model = '' OR h.cpu_model = cl.cpu_model), 0) AS "
+                  "hosts_providing FROM clusters cl LEFT JOIN hosts h ON h.cluster = cl.name "
+                  "GROUP BY cl.name ORDER BY cl.name",
+                  "");
+}
+
+int cluster_set_cpu_model(struct ctx *c, const char *name, const char *cpu_model)
+{
+    if (strlen(cpu_model) > 64)
+        return ctx_fail(c, 400, "A CPU model name has at most 64 characters.");
+    for (const char *p = cpu_model; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+            return ctx_fail(c, 400,
+                            "Invalid CPU model '%.64s': letters, digits, '-', '_' and '.' only "
+                            "(as libvirt names them, e.g. EPYC-Rome).",
+                            cpu_model);
+    int n = sq_exec(c, "UPDATE clusters SET cpu_model = ? WHERE name = ?", "ss", cpu_model, name);
+    if (n < 0)
+        return -1;
+    if (n == 0)
+        return ctx_fail(c, 404, "Cluster '%.64s' does not exist.", name);
+    return 0;
 }

@@ -33,3 +33,11 @@ int host_set_forced_down(struct ctx *c, const char *name, bool down);
 int host_account(struct ctx *c, const char *name, int sign, int vcpus, int64_t ram_mb,
                  int64_t disk_gb);
 bool host_is_up(int64_t last_seen, int64_t now);
+
+/* Clusters: the CPU model every host of a cluster must provide (the scheduler passes over
+ * a host whose model differs), so that any instance can live-migrate to any host of it.
+ * [{"name", "cpu_model", "hosts", "hosts_providing"}], by name. */
+json_t *cluster_list(struct ctx *c);
+/* Sets the cluster's CPU model ("" = none required). 400 for a name that is not a CPU
+ * model's (letters, digits, '-', '_', '.'; at most 64), 404 for an unknown cluster. */
+int cluster_set_cpu_model(struct ctx *c, const char *name, const char *cpu_model);

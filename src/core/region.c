@@ -33,7 +33,7 @@ static int ensure_hosts(struct ctx *c, const struct config *cfg)
     if (store_begin(c) < 0)
         return -1;
     for (int i = 0; i < cfg->nclusters; i++)
-        if (sq_exec(c, "INSERT OR REPLACE INTO clusters(name, cpu_model) VALUES(?, ?)", "ss",
+        if (sq_exec(c, "INSERT OR IGNORE INTO clusters(name, cpu_model) VALUES(?, ?)", "ss",
                     cfg->clusters[i].name, cfg->clusters[i].cpu_model) < 0)
             goto fail;
     for (int g = 0; g < cfg->nhosts; g++) {

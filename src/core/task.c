@@ -222,9 +222,12 @@ int conductor_pass(struct ctx *c)
                           "SELECT t.id, t.kind, t.instance_id, t.host, t.step, t.arg, "
                           "t.created_at, i.id IS NOT NULL AS exist, i.name, i.vcpus, i.ram_mb, "
                           "i.disk_gb + i.ephemeral_gb AS disk, i.image_id, i.key_name, "
-                          "i.vm_state, h.driver, h.cpu_model FROM tasks t "
-                          "LEFT JOIN instances i ON i.id = t.instance_id "
-                          "LEFT JOIN hosts h ON h.name = t.host WHERE t.due_ms <= ? "
+                          "i.vm_state, h.driver, "
+                          /* the domain gets the cluster's model: what every host provides */
+                          "COALESCE(NULLIF(cl.cpu_model, ''), h.cpu_model) AS cpu_model "
+                          "FROM tasks t LEFT JOIN instances i ON i.id = t.instance_id "
+                          "LEFT JOIN hosts h ON h.name = t.host "
+                          "LEFT JOIN clusters cl ON cl.name = h.cluster WHERE t.due_ms <= ? "
                           "ORDER BY t.id LIMIT 500",
                           "I", clock_now_ms());
     if (!rows)

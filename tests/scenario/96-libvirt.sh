@@ -42,6 +42,31 @@ expect_eq "the libvirt host's compute service is enabled and up" "enabled up" \
 expect_ok "hypervisor list" osadmin hypervisor list -f json
 expect_eq "lv1 is a hypervisor" "1" "$(jqo '[.[] | select(."Hypervisor Hostname" == "lv1")] | length')"
 
+# ---- the cluster's CPU model: every host of the cluster must provide it
+expect_ok "hearth cluster list" hearth_admin -f json cluster list
+expect_eq "cluster rome requires EPYC-Rome, which all its 58 hosts provide" "EPYC-Rome 58 58" \
+    "$(jqo '.clusters[] | select(.name == "rome") | "\(.cpu_model) \(.hosts) \(.hosts_providing)"')"
+expect_ok "hearth cluster-set rome --cpu-model Skylake-Server" \
+    hearth_admin cluster-set rome --cpu-model Skylake-Server
+expect_contains "it shows the new model" "Skylake-Server" "$OUT"
+expect_ok "server create --availability-zone LV --wait sky (no host provides Skylake-Server)" \
+    os1 server create --flavor m1.small --image debian-12 --network shared \
+    --availability-zone LV sky -f json
+sky=$(jqo .id)
+wait_status "$tok1" "$sky" ERROR 20
+expect_eq "the scheduler finds no valid host: sky goes to ERROR" "ERROR" "$WAITED"
+expect_ok "server show sky" os1 server show sky -f json
+expect_contains "its fault says why" "No valid host" "$(jqo '.fault.message // ""')"
+expect_ok "server delete --wait sky" os1 server delete --wait sky
+expect_fail "cluster-set of an unknown cluster" "does not exist" \
+    hearth_admin cluster-set nowhere --cpu-model EPYC-Rome
+expect_fail "cluster-set with a model that is no libvirt name" "Invalid CPU model" \
+    hearth_admin cluster-set rome --cpu-model "EPYC Rome"
+api PUT /hearth/v1/clusters/rome "$tok1" '{"cluster":{"cpu_model":"EPYC-Rome"}}'
+expect_eq "a member may not set a cluster's model (403)" "403" "$CODE"
+expect_ok "hearth cluster-set rome --cpu-model EPYC-Rome" \
+    hearth_admin cluster-set rome --cpu-model EPYC-Rome
+
 expect_ok "server create --availability-zone LV --wait lv-vm" \
     os1 server create --flavor m1.small --image debian-12 --network shared \
     --availability-zone LV --wait lv-vm -f json
