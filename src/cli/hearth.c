@@ -549,12 +549,9 @@ static int cmd_project_show(struct cli *cl, const char *project)
     return rc;
 }
 
-static int cmd_project_set_tier(struct cli *cl, const char *project, long tier)
+/* PUTs req (taken; NULL = out of memory) to url and shows the answer's member. */
+static int put_and_show(struct cli *cl, const char *url, json_t *req, const char *member)
 {
-    char url[URL_MAX];
-    if (project_url(cl, project, "/tier", url, sizeof(url)) < 0)
-        return EXIT_FAIL;
-    json_t *req = json_pack("{s:I}", "tier", (json_int_t)tier);
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (!body) {
@@ -565,9 +562,17 @@ static int cmd_project_set_tier(struct cli *cl, const char *project, long tier)
     free(body);
     if (!j)
         return EXIT_FAIL;
-    int rc = show_member(cl, j, "project");
+    int rc = show_member(cl, j, member);
     json_decref(j);
     return rc;
+}
+
+static int cmd_project_set_tier(struct cli *cl, const char *project, long tier)
+{
+    char url[URL_MAX];
+    if (project_url(cl, project, "/tier", url, sizeof(url)) < 0)
+        return EXIT_FAIL;
+    return put_and_show(cl, url, json_pack("{s:I}", "tier", (json_int_t)tier), "project");
 }
 
 static int cmd_cluster_list(struct cli *cl)
@@ -592,20 +597,8 @@ static int cmd_cluster_set(struct cli *cl, const char *cluster, const char *cpu_
         fail_msg("The cluster name is too long.");
         return EXIT_USAGE;
     }
-    json_t *req = json_pack("{s:{s:s}}", "cluster", "cpu_model", cpu_model);
-    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
-    if (!body) {
-        fail_msg("Out of memory.");
-        return EXIT_FAIL;
-    }
-    json_t *j = api_call(cl, "PUT", url, body, true);
-    free(body);
-    if (!j)
-        return EXIT_FAIL;
-    int rc = show_member(cl, j, "cluster");
-    json_decref(j);
-    return rc;
+    return put_and_show(cl, url, json_pack("{s:{s:s}}", "cluster", "cpu_model", cpu_model),
+                        "cluster");
 }
 
 static int cmd_region_status(struct cli *cl)
