@@ -116,6 +116,14 @@ static virDomainPtr domain_of(struct ctx *c, virConnectPtr cn, const char *id, b
     return NULL;
 }
 
+/* The domain of instance id on the connection: domain_of, after connecting. */
+static virDomainPtr open_domain(struct ctx *c, const char *id, bool *missing)
+{
+    *missing = false;
+    virConnectPtr cn = conn_get(c);
+    return cn ? domain_of(c, cn, id, missing) : NULL;
+}
+
 /* A CPU model name as libvirt spells them (EPYC-Rome, Skylake-Server-v4): nothing that
  * could leave the XML element. */
 static bool model_name_ok(const char *s)
@@ -243,11 +251,8 @@ static int remove_files(struct ctx *c, const char *id)
 static int lv_destroy(struct ctx *c, const char *host, const char *id)
 {
     (void)host;
-    virConnectPtr cn = conn_get(c);
-    if (!cn)
-        return -1;
     bool missing;
-    virDomainPtr d = domain_of(c, cn, id, &missing);
+    virDomainPtr d = open_domain(c, id, &missing);
     if (!d)
         return missing ? remove_files(c, id) : -1;
     int rc = 0;
@@ -262,11 +267,8 @@ static int lv_destroy(struct ctx *c, const char *host, const char *id)
 static int lv_power(struct ctx *c, const char *host, const char *id, enum virt_power op)
 {
     (void)host;
-    virConnectPtr cn = conn_get(c);
-    if (!cn)
-        return -1;
     bool missing;
-    virDomainPtr d = domain_of(c, cn, id, &missing);
+    virDomainPtr d = open_domain(c, id, &missing);
     if (!d)
         return missing ? ctx_fail(c, 404, "Instance %s has no domain on its host.", id) : -1;
     int active = virDomainIsActive(d), rc = 0;
@@ -303,11 +305,8 @@ static int lv_state(struct ctx *c, const char *host, const char *id, enum virt_s
                     char *err, size_t errlen)
 {
     (void)host;
-    virConnectPtr cn = conn_get(c);
-    if (!cn)
-        return -1;
     bool missing;
-    virDomainPtr d = domain_of(c, cn, id, &missing);
+    virDomainPtr d = open_domain(c, id, &missing);
     if (!d) {
         if (!missing)
             return -1;
