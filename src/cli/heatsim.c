@@ -135,7 +135,8 @@ static int parse_args(int argc, char **argv, struct sim_args *a)
             i++;
     }
     if (!a->nconfigs && !a->dev) {
-        fputs("hearth heat simulate: --config FILE (or --dev) is required.\n", stderr);
+        fputs("hearth heat simulate: --config FILE (or --dev) is required (see --help).\n",
+              stderr);
         return -1;
     }
     return 0;
@@ -348,10 +349,12 @@ int heat_sim_main(int argc, char **argv)
     heat_sim_defaults(&a.run);
     wl_synth_defaults(&a.synth);
     int pr = parse_args(argc, argv, &a);
-    if (pr != 0) {
-        usage(pr > 0 ? stdout : stderr);
-        return pr > 0 ? EXIT_OK : EXIT_USAGE;
+    if (pr > 0) {
+        usage(stdout);
+        return EXIT_OK;
     }
+    if (pr < 0)
+        return EXIT_USAGE; /* parse_args said what is wrong */
     config_defaults(&cfg);
     if (a.dev && config_load(&cfg, HEARTH_DEV_CONFIG) < 0) {
         fprintf(stderr, "hearth heat simulate: %s: %s\n", HEARTH_DEV_CONFIG, cfg.error);
