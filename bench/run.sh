@@ -47,101 +47,11 @@ REF_DETAIL0_MS=18    # servers/detail p50, no servers
 REF_DETAIL1K_MS=1190 # servers/detail p50, 1,000 servers
 REF_RSS_MB=2300      # resident at idle, 27 processes
 
-PID=
-BG=
-DATA=
-FAILED=1
-STEP=start
-
-say() { printf '\n== %s\n' "$*"; }
-info() { printf '   %s\n' "$*"; }
-
-die() {
-    echo "bench: FAILED during '$STEP': $*" >&2
-    if [ -n "$DATA" ] && [ -s "$DATA/hearthd.log" ]; then
-        echo "bench: last lines of $DATA/hearthd.log:" >&2
-        tail -n 15 "$DATA/hearthd.log" | sed 's/^/  /' >&2
-    fi
-    exit 1
-}
-
-cleanup() {
-    local rc=$?
-    trap - EXIT
-    if [ -n "$BG" ]; then kill "$BG" 2>/dev/null || true; fi
-    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-        kill -TERM "$PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$PID" 2>/dev/null || break
-            sleep 0.2
-        done
-        if kill -0 "$PID" 2>/dev/null; then
-            echo "bench: hearthd (pid $PID) ignored SIGTERM for 10 s; killing it" >&2
-            kill -KILL "$PID" 2>/dev/null || true
-        fi
-        wait "$PID" 2>/dev/null || true
-    fi
-    if [ -n "$DATA" ] && [ -d "$DATA" ]; then
-        if [ "$FAILED" = 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
-            rm -rf "$DATA"
-        else
-            echo "bench: kept $DATA (hearthd.log, wrk-*.txt)" >&2
-        fi
-    fi
-    [ "$rc" = 0 ] && [ "$FAILED" != 0 ] && rc=1
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- tools
-
-build=${1:-$repo/build}
-[ -d "$build" ] || die "no build folder '$build'"
-build=$(cd "$build" && pwd)
-HEARTHD=$build/hearthd
-[ -x "$HEARTHD" ] || die "no hearthd binary at $HEARTHD"
-if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=$(command -v python3) || die "python3 is needed"; fi
-for t in wrk curl jq; do
-    command -v "$t" >/dev/null || die "$t is needed (apt-get install -y $t)"
-done
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+need_tools wrk curl jq
 LOAD=("$PY" "$here/load.py")
-
-alive() {
-    kill -0 "$PID" 2>/dev/null && return 0
-    local code=0
-    wait "$PID" 2>/dev/null || code=$?
-    PID=
-    die "hearthd died (exit code $code)"
-}
-
-# Resident and peak memory (MiB) and threads of hearthd.
-proc_field() { awk -v k="$1:" '$1 == k {print $2; exit}' "/proc/$PID/status"; }
-rss_mib() { alive && awk -v k="$(proc_field VmRSS)" 'BEGIN {printf "%.1f", k / 1024}'; }
-hwm_mib() { alive && awk -v k="$(proc_field VmHWM)" 'BEGIN {printf "%.1f", k / 1024}'; }
-
-# api METHOD PATH [BODY]: one request as $TOKEN; sets CODE and BODY.
-api() {
-    local args=(-sS -o "$DATA/.body" -w '%{http_code}' --max-time 60 -X "$1"
-        -H 'Accept: application/json')
-    [ -n "${TOKEN:-}" ] && args+=(-H "X-Auth-Token: $TOKEN")
-    [ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-    CODE=$(curl "${args[@]}" "$BASE$2" 2>"$DATA/.err") || CODE=000
-    BODY=$(cat "$DATA/.body")
-}
-expect() { # expect CODE WHAT
-    [ "$CODE" = "$1" ] || die "$2: HTTP $CODE (expected $1): $(head -c 400 <<<"$BODY") $(cat "$DATA/.err")"
-}
-
-# to_ms VALUE: wrk's "12.3us" / "4.5ms" / "1.2s" / "2.0m" in milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        x = v + 0
-        if (v ~ /us$/) x /= 1000; else if (v ~ /ms$/) x = x; else if (v ~ /m$/) x *= 60000;
-        else if (v ~ /s$/) x *= 1000; else x = -1
-        printf "%.2f", x }'
-}
 
 # wrk_run NAME WRK_ARGS... URL: runs wrk with bench/request.lua (the BENCH_*
 # variables of the caller's environment shape the request), keeps its output in
@@ -217,41 +127,10 @@ write_table() {
 
 # ---------------------------------------------------------------- hearthd
 
-free_port() {
-    "$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 STEP="start hearthd"
-DATA=$(mktemp -d "${TMPDIR:-/tmp}/hearth-bench.XXXXXX")
-PORT=$(free_port) || die "no free port"
-BASE=http://127.0.0.1:$PORT
-say "hearthd $HEARTHD on $BASE, data $DATA, config $here/bench.ini"
-t_start=$("$PY" -c 'import time; print(time.monotonic())')
-"$HEARTHD" --dev --config "$here/bench.ini" --listen "127.0.0.1:$PORT" --data "$DATA" \
-    >"$DATA/hearthd.out" 2>"$DATA/hearthd.log" &
-PID=$!
-ready=
-for _ in $(seq 1 150); do
-    alive
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE/identity/v3" 2>/dev/null) || true
-    if [ "$code" = 200 ] && [ -s "$DATA/clouds.yaml" ]; then
-        ready=1
-        break
-    fi
-    sleep 0.2
-done
-[ -n "$ready" ] || die "hearthd did not answer GET /identity/v3 with 200 within 30 s"
-start_s=$("$PY" -c "import time; print(round(time.monotonic() - $t_start, 2))")
-info "ready in $start_s s (pid $PID)"
+hearth_start "${1:-$repo/build}" "$here/bench.ini"
 
 # The tier-3 account of clouds.yaml.
-cloud_field() {
-    awk -v c="  $1:" -v k="$2:" '$0 == c {f = 1; next} f && /^  [^ ]/ {f = 0} f && $1 == k {print $2; exit}' \
-        "$DATA/clouds.yaml"
-}
 USER3=$(cloud_field hearth-tier3 username)
 PASS3=$(cloud_field hearth-tier3 password)
 PROJ3=$(cloud_field hearth-tier3 project_name)
@@ -260,12 +139,8 @@ AUTH_BODY=$(jq -cn --arg u "$USER3" --arg p "$PASS3" --arg pr "$PROJ3" \
     '{auth: {identity: {methods: ["password"], password: {user: {name: $u,
       domain: {name: "Default"}, password: $p}}}, scope: {project: {name: $pr,
       domain: {name: "Default"}}}}}')
-code=$(curl -sS -o "$DATA/.body" -D "$DATA/.hdr" -w '%{http_code}' --max-time 30 -X POST \
-    -H 'Content-Type: application/json' --data-binary "$AUTH_BODY" "$BASE/identity/v3/auth/tokens") ||
-    code=000
-[ "$code" = 201 ] || die "POST /identity/v3/auth/tokens as $USER3: HTTP $code $(head -c 300 "$DATA/.body")"
-TOKEN=$(awk 'tolower($1) == "x-subject-token:" {print $2}' "$DATA/.hdr" | tr -d '\r')
-[ -n "$TOKEN" ] || die "no X-Subject-Token in the answer to POST /identity/v3/auth/tokens"
+issue_token "$USER3" "$PASS3" "$PROJ3"
+TOKEN=$ISSUED
 
 sleep 2 # let start-up settle: "idle" is idle
 RSS_IDLE=$(rss_mib)
@@ -343,13 +218,13 @@ R8_P50=$WRK_P50 R8_P99=$WRK_P99 R8_RPS=$WRK_RPS
 BENCH_METHOD=POST BENCH_BODY=$AUTH_BODY BENCH_TOKEN='' BENCH_SUBJECT_TOKEN='' \
     wrk --latency --timeout 30s -s "$here/request.lua" -t2 -c4 -d"$(( half + 2 ))s" \
     "$BASE/identity/v3/auth/tokens" >"$DATA/wrk-tokens-bg.txt" 2>&1 &
-BG=$!
+wrk_bg=$!
+bg "$wrk_bg"
 sleep 1
 BENCH_METHOD=GET BENCH_BODY='' BENCH_TOKEN=$TOKEN BENCH_SUBJECT_TOKEN='' \
     wrk_run reads8-login -t1 -c8 -d"${half}s" "$BASE/compute/v2.1/flavors"
 R8L_P50=$WRK_P50 R8L_P99=$WRK_P99 R8L_RPS=$WRK_RPS
-wait "$BG" || { BG=; die "the background token wrk failed: $(tail -n 5 "$DATA/wrk-tokens-bg.txt")"; }
-BG=
+wait "$wrk_bg" || die "the background token wrk failed: $(tail -n 5 "$DATA/wrk-tokens-bg.txt")"
 info "tokens issued meanwhile (background wrk):"
 wrk_read "$DATA/wrk-tokens-bg.txt"
 sleep 1
@@ -484,7 +359,7 @@ row "Resident memory at idle after start (VmRSS; 1 process, $THREADS_IDLE thread
     "$RSS_IDLE MiB" "$REF_RSS_MB MB (27 processes)" "$(ratio lower "$RSS_IDLE" "$REF_RSS_MB")" "< 30 MB"
 row "Resident memory after the runs ($BIG servers held; peak VmHWM)" \
     "$RSS_END MiB (peak $HWM_END)" "" "" ""
-row "hearthd start to first answer (57 sim hosts, fresh database)" "$start_s s" "" "" ""
+row "hearthd start to first answer (57 sim hosts, fresh database)" "$START_S s" "" "" ""
 
 # ---------------------------------------------------------------- report
 
