@@ -13,6 +13,7 @@
 #   cloud_field CLOUD KEY           a value of clouds.yaml
 #   issue_token USER PASSWORD PROJECT    sets ISSUED to a project-scoped token
 #   to_ms VALUE                     wrk's 12.3us / 4.5ms / 1.2s in milliseconds
+#   find_ids                        FLAVOR, IMAGE, NETWORK of m1.tiny, debian-12, shared
 #   bg PID                          registers a background process for cleanup
 #
 # The EXIT trap stops the background processes and hearthd (TERM, then KILL after
@@ -180,4 +181,22 @@ to_ms() {
         if (v ~ /us$/) x /= 1000; else if (v ~ /ms$/) x = x; else if (v ~ /m$/) x *= 60000;
         else if (v ~ /s$/) x *= 1000; else x = -1
         printf "%.2f", x }'
+}
+
+# find_ids: the ids of flavor m1.tiny, image debian-12 and network shared (as $TOKEN)
+# into FLAVOR, IMAGE and NETWORK; dies when one is missing or not unique.
+find_ids() {
+    api GET /compute/v2.1/flavors
+    expect 200 "GET /compute/v2.1/flavors"
+    FLAVOR=$(jq -r '.flavors[] | select(.name == "m1.tiny") | .id' <<<"$BODY")
+    api GET /image/v2/images
+    expect 200 "GET /image/v2/images"
+    IMAGE=$(jq -r '.images[] | select(.name == "debian-12") | .id' <<<"$BODY")
+    api GET "/network/v2.0/networks?name=shared"
+    expect 200 "GET /network/v2.0/networks?name=shared"
+    NETWORK=$(jq -r '.networks[] | select(.name == "shared") | .id' <<<"$BODY")
+    [ -n "$FLAVOR" ] && [ -n "$IMAGE" ] && [ -n "$NETWORK" ] ||
+        die "ids not found: flavor m1.tiny '$FLAVOR', image debian-12 '$IMAGE', network shared '$NETWORK'"
+    case "$FLAVOR$IMAGE$NETWORK" in *$'\n'*) die "more than one m1.tiny, debian-12 or shared" ;; esac
+    info "m1.tiny $FLAVOR, debian-12 $IMAGE, shared $NETWORK"
 }

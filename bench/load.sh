@@ -73,19 +73,9 @@ STEP="look up role, flavor, image, network"
 api GET "/identity/v3/roles?name=member"
 expect 200 "GET /identity/v3/roles?name=member"
 MEMBER=$(jq -r '.roles[] | select(.name == "member") | .id' <<<"$BODY")
-api GET /compute/v2.1/flavors
-expect 200 "GET /compute/v2.1/flavors"
-FLAVOR=$(jq -r '.flavors[] | select(.name == "m1.tiny") | .id' <<<"$BODY")
-api GET /image/v2/images
-expect 200 "GET /image/v2/images"
-IMAGE=$(jq -r '.images[] | select(.name == "debian-12") | .id' <<<"$BODY")
-api GET "/network/v2.0/networks?name=shared"
-expect 200 "GET /network/v2.0/networks?name=shared"
-NETWORK=$(jq -r '.networks[] | select(.name == "shared") | .id' <<<"$BODY")
-[ -n "$MEMBER" ] && [ -n "$FLAVOR" ] && [ -n "$IMAGE" ] && [ -n "$NETWORK" ] ||
-    die "not found: role member '$MEMBER', flavor m1.tiny '$FLAVOR', image debian-12 '$IMAGE', network shared '$NETWORK'"
-case "$MEMBER$FLAVOR$IMAGE$NETWORK" in *$'\n'*) die "more than one member, m1.tiny, debian-12 or shared" ;; esac
-info "role member $MEMBER, m1.tiny $FLAVOR, debian-12 $IMAGE, shared $NETWORK"
+[ -n "$MEMBER" ] && [[ $MEMBER != *$'\n'* ]] || die "no single role 'member': '$MEMBER'"
+info "role member $MEMBER"
+find_ids
 server_body() { # server_body NAME [COUNT]
     jq -cn --arg n "$1" --arg i "$IMAGE" --arg f "$FLAVOR" --arg net "$NETWORK" --argjson c "${2:-1}" \
         '{server: ({name: $n, imageRef: $i, flavorRef: $f, networks: [{uuid: $net}]}

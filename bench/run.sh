@@ -259,19 +259,7 @@ D0_P50=$WRK_P50 D0_P99=$WRK_P99 D0_N=$WRK_REQS
 
 STEP="3. look up flavor, image, network"
 say "3. servers created to ACTIVE and deleted per second (N = $N, $CONC parallel connections)"
-api GET /compute/v2.1/flavors
-expect 200 "GET /compute/v2.1/flavors"
-FLAVOR=$(jq -r '.flavors[] | select(.name == "m1.tiny") | .id' <<<"$BODY")
-api GET /image/v2/images
-expect 200 "GET /image/v2/images"
-IMAGE=$(jq -r '.images[] | select(.name == "debian-12") | .id' <<<"$BODY")
-api GET "/network/v2.0/networks?name=shared"
-expect 200 "GET /network/v2.0/networks?name=shared"
-NETWORK=$(jq -r '.networks[] | select(.name == "shared") | .id' <<<"$BODY")
-[ -n "$FLAVOR" ] && [ -n "$IMAGE" ] && [ -n "$NETWORK" ] ||
-    die "ids not found: flavor m1.tiny '$FLAVOR', image debian-12 '$IMAGE', network shared '$NETWORK'"
-case "$FLAVOR$IMAGE$NETWORK" in *$'\n'*) die "more than one m1.tiny, debian-12 or shared" ;; esac
-info "m1.tiny $FLAVOR, debian-12 $IMAGE, shared $NETWORK"
+find_ids
 
 STEP="3. create $N servers"
 load create --n "$N" --batch 1 --conc "$CONC" --prefix bench --deadline 300 \
