@@ -263,7 +263,7 @@ int conductor_pass(struct ctx *c)
     return handled;
 }
 
-int conductor_heartbeat_sim_hosts(struct ctx *c)
+int conductor_heartbeat_local_hosts(struct ctx *c)
 {
     /* hearthd runs these drivers itself: their hosts are up while the driver answers. */
     for (const struct virt_driver *const *d = virt_drivers; *d; d++) {
@@ -327,7 +327,7 @@ static void *conductor_main(void *arg)
         if (!go_on)
             break;
         if (clock_now_ms() - last_beat > 10000) {
-            conductor_heartbeat_sim_hosts(&c);
+            conductor_heartbeat_local_hosts(&c);
             ctx_clear(&c);
             /* Expired tokens are useless: drop them so the table does not grow forever. */
             sq_exec(&c, "DELETE FROM tokens WHERE expires_at <= ?", "I", clock_now_s());
@@ -358,7 +358,7 @@ int conductor_start(const struct conductor_opts *o)
 {
     opts = *o;
     struct ctx c = {.rid = "conductor"};
-    if (conductor_heartbeat_sim_hosts(&c) < 0 || recover(&c) < 0)
+    if (conductor_heartbeat_local_hosts(&c) < 0 || recover(&c) < 0)
         return -1;
     running = true;
     if (pthread_create(&thread, NULL, conductor_main, NULL) != 0) {

@@ -24,5 +24,6 @@ int conductor_start(const struct conductor_opts *o);
 void conductor_stop(void);
 /* Runs one pass over due tasks (tests and the thread). Returns tasks handled. */
 int conductor_pass(struct ctx *c);
-/* Heartbeats hosts driven in-process (sim). */
-int conductor_heartbeat_sim_hosts(struct ctx *c);
+/* Heartbeats the hosts of the drivers hearthd runs itself (sim, libvirt) while their
+ * driver answers. */
+int conductor_heartbeat_local_hosts(struct ctx *c);
