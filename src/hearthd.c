@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/agent.h"
 #include "core/config.h"
 #include "core/heatfollow.h"
 #include "core/heatlive.h"
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct limits_opts lo = {.enabled = cfg.rl_enabled};
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < RL_COUNT; i++) {
         struct rl_limit l = {.rate = cfg.rl_rate[i], .burst = cfg.rl_burst[i]};
         if (i >= 1 && i <= 3)
             lo.tier[i] = l;
@@ -197,10 +198,12 @@ int main(int argc, char **argv)
     lo.admin = (struct rl_limit){cfg.rl_rate[RL_ADMIN], cfg.rl_burst[RL_ADMIN]};
     lo.address = (struct rl_limit){cfg.rl_rate[RL_ADDRESS], cfg.rl_burst[RL_ADDRESS]};
     lo.login = (struct rl_limit){cfg.rl_rate[RL_LOGIN], cfg.rl_burst[RL_LOGIN]};
+    lo.agent = (struct rl_limit){cfg.rl_rate[RL_AGENT], cfg.rl_burst[RL_AGENT]};
     /* failed logins are configured per minute */
     lo.login_fail = (struct rl_limit){cfg.rl_rate[RL_LOGIN_FAIL] / 60.0,
                                       cfg.rl_burst[RL_LOGIN_FAIL]};
     limits_configure(&lo);
+    agent_set_notify(http_wake); /* a job for an agent host ends its long poll at once */
     struct http_opts ho = {.listen = cfg.listen, .threads = cfg.threads,
                            .max_body = (size_t)cfg.max_body, .conn_limit = cfg.conn_limit,
                            .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s,

@@ -11,6 +11,7 @@ extern const struct route network_routes[];
 extern const struct route volume_routes[];
 extern const struct route hearth_routes[];
 extern const struct route metrics_routes[];
+extern const struct route agent_routes[];
 
 /* The first path argument of the matched route, etc. */
 #define ARG(r, i) ((r)->args[(i)])

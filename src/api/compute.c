@@ -635,6 +635,133 @@ static int h_server_delete(struct req *r)
     return reply_empty(r, 204);
 }
 
+/* os-migrateLive: {"host": NAME|null, "block_migration": bool|"auto", "disk_over_commit":
+ * bool (below 2.25), "force": bool (2.30 to 2.67)}. Storage is never shared between
+ * hearth's hosts, so every live migration copies the disk: block_migration is accepted and
+ * changes nothing. */
+static int live_migrate(struct req *r, json_t *arg)
+{
+    static const char *const keys[] = {"host", "block_migration", "disk_over_commit", "force",
+                                       NULL};
+    if (!json_is_object(arg))
+        return ctx_fail(&r->c, 400, "Invalid os-migrateLive: expected an object.");
+    if (jx_only(&r->c, arg, "os-migrateLive", keys) < 0)
+        return -1;
+    json_t *host = json_object_get(arg, "host"), *bm = json_object_get(arg, "block_migration");
+    json_t *doc = json_object_get(arg, "disk_over_commit"), *force = json_object_get(arg, "force");
+    if (host && !json_is_null(host) &&
+        (!json_is_string(host) || json_string_length(host) < 1 || json_string_length(host) > 255))
+        return ctx_fail(&r->c, 400, "Invalid host: a host name or null.");
+    if (bm && !json_is_boolean(bm) &&
+        !(r->mv >= MV(2, 25) && json_is_string(bm) && strcmp(json_string_value(bm), "auto") == 0))
+        return ctx_fail(&r->c, 400, "Invalid block_migration: %s.",
+                        r->mv >= MV(2, 25) ? "a boolean or \"auto\"" : "a boolean");
+    if (doc && (r->mv >= MV(2, 25) || !json_is_boolean(doc)))
+        return ctx_fail(&r->c, 400, "disk_over_commit is %s.",
+                        r->mv >= MV(2, 25) ? "not accepted from microversion 2.25"
+                                           : "a boolean");
+    if (force && (r->mv < MV(2, 30) || r->mv >= MV(2, 68) || !json_is_boolean(force)))
+        return ctx_fail(&r->c, 400, "force is accepted from microversion 2.30 to 2.67, as a "
+                                    "boolean.");
+    if (server_live_migrate(&r->c, ARG(r, 0), json_string_value(host), NULL) < 0)
+        return -1;
+    return reply_empty(r, 202);
+}
+
+static json_t *migration_view(struct req *r, json_t *m)
+{
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:n,s:n,s:s}", "id",
+                          INT(m, "seq"), "status", STR(m, "status"), "instance_uuid",
+                          STR(m, "instance_id"), "source_compute", STR(m, "source"),
+                          "dest_compute", STR(m, "dest"), "source_node", STR(m, "source"),
+                          "dest_node", STR(m, "dest"), "created_at",
+                          iso_frac(INT(m, "created_at")), "updated_at",
+                          iso_frac(INT(m, "updated_at")), "old_instance_type_id",
+                          "new_instance_type_id", "source_region", "RegionOne");
+    json_object_set_new(o, "dest_host", json_string(""));
+    json_object_set_new(o, "dest_region", json_string("RegionOne"));
+    if (r->mv >= MV(2, 23))
+        json_object_set_new(o, "migration_type", json_string(STR(m, "kind")));
+    if (r->mv >= MV(2, 59))
+        json_object_set_new(o, "uuid", json_string(STR(m, "uuid")));
+    if (r->mv >= MV(2, 80)) {
+        json_object_set_new(o, "project_id", json_string(STR(m, "project_id")));
+        json_object_set_new(o, "user_id", json_string(STR(m, "user_id")));
+    }
+    return o;
+}
+
+static int reply_migrations(struct req *r, json_t *rows, bool server_scoped)
+{
+    if (!rows)
+        return -1;
+    json_t *out = json_array(), *m;
+    size_t i;
+    json_array_foreach(rows, i, m) {
+        json_t *v = migration_view(r, m);
+        if (server_scoped) {
+            /* GET /servers/{id}/migrations: the in-progress view, with the sizes. */
+            json_object_set_new(v, "server_uuid", json_string(STR(m, "instance_id")));
+            json_object_set_new(v, "memory_total_bytes", json_integer(INT(m, "ram_mb") << 20));
+            json_object_set_new(v, "disk_total_bytes", json_integer(INT(m, "disk_gb") << 30));
+            json_object_set_new(v, "memory_processed_bytes", json_null());
+            json_object_set_new(v, "memory_remaining_bytes", json_null());
+            json_object_set_new(v, "disk_processed_bytes", json_null());
+            json_object_set_new(v, "disk_remaining_bytes", json_null());
+        }
+        json_array_append_new(out, v);
+    }
+    json_decref(rows);
+    return reply_json(r, 200, json_pack("{s:o}", "migrations", out));
+}
+
+static int h_migrations(struct req *r)
+{
+    const char *inst = req_query(r, "instance_uuid");
+    if (inst && !id_is_uuid(inst))
+        return reply_json(r, 200, json_pack("{s:[]}", "migrations"));
+    return reply_migrations(r, server_migrations(&r->c, inst, false), false);
+}
+
+static int h_server_migrations(struct req *r)
+{
+    if (r->mv < MV(2, 23))
+        return ctx_fail(&r->c, 404, "The resource could not be found.");
+    json_t *s = server_get(&r->c, ARG(r, 0));
+    if (!s)
+        return -1;
+    json_decref(s);
+    return reply_migrations(r, server_migrations(&r->c, ARG(r, 0), true), true);
+}
+
+/* GET /servers/{id}/diagnostics, in the shape of 2.48: what the host measures without
+ * looking inside the guest. */
+static int h_server_diagnostics(struct req *r)
+{
+    json_t *d = server_diagnostics(&r->c, ARG(r, 0));
+    if (!d)
+        return -1;
+    json_t *cpus = json_array(), *v;
+    size_t i;
+    json_array_foreach(json_object_get(d, "vcpu_time_ns"), i, v)
+        json_array_append_new(cpus, json_pack("{s:i,s:I,s:n}", "id", (int)i, "time",
+                                              json_integer_value(v), "utilisation"));
+    json_t *out = json_pack(
+        "{s:s,s:s,s:b,s:o,s:i,s:i,s:i,s:[{s:I,s:I}],s:[{s:I,s:I}],s:{s:I,s:I},s:s,s:I}",
+        "state", strcmp(STR(d, "vm_state"), "active") == 0 ? "running" : STR(d, "vm_state"),
+        "driver", "libvirt", "config_drive", true, "cpu_details", cpus, "num_cpus",
+        (int)INT(d, "vcpus"), "num_nics", 1, "num_disks", 1, "disk_details", "read_bytes",
+        INT(d, "rd_bytes"), "write_bytes", INT(d, "wr_bytes"), "nic_details", "rx_octets",
+        INT(d, "rx_bytes"), "tx_octets", INT(d, "tx_bytes"), "memory_details", "maximum",
+        INT(d, "ram_mb"), "used", INT(d, "mem_rss_kib") >> 10, "hypervisor", "qemu",
+        "cpu_time_ns", INT(d, "cpu_time_ns"));
+    json_object_set_new(out, "uptime", json_null());
+    json_object_set_new(out, "hypervisor_os", json_string("linux"));
+    json_object_set_new(out, "updated_at", iso(INT(d, "updated_at")));
+    json_decref(d);
+    return reply_json(r, 200, out);
+}
+
 static int h_server_action(struct req *r)
 {
     static const struct {
@@ -657,6 +784,8 @@ static int h_server_action(struct req *r)
             return ctx_fail(&r->c, 400, "Invalid reboot type '%s': SOFT or HARD.", type);
         rc = server_action(&r->c, ARG(r, 0),
                            strcmp(type, "HARD") == 0 ? SERVER_REBOOT_HARD : SERVER_REBOOT_SOFT);
+    } else if (strcmp(key, "os-migrateLive") == 0) {
+        return live_migrate(r, arg);
     } else if (strcmp(key, "os-getConsoleOutput") == 0) {
         char *text = NULL;
         if (server_console(&r->c, ARG(r, 0), &text) < 0)
@@ -1311,6 +1440,9 @@ const struct route compute_routes[] = {
     {"GET", "/servers/*", h_server_show, 0},
     {"DELETE", "/servers/*", h_server_delete, 0},
     {"POST", "/servers/*/action", h_server_action, 0},
+    {"GET", "/servers/*/migrations", h_server_migrations, 0},
+    {"GET", "/servers/*/diagnostics", h_server_diagnostics, 0},
+    {"GET", "/os-migrations", h_migrations, 0},
     {"GET", "/servers/*/metadata", h_server_metadata, 0},
     {"GET", "/flavors", h_flavors, 0},
     {"GET", "/flavors/detail", h_flavors_detail, 0},

@@ -13,6 +13,7 @@ const struct service_def api_services[] = {
     {"/network", SVC_NETWORK, network_routes},
     {"/volume", SVC_VOLUME, volume_routes},
     {"/hearth", SVC_HEARTH, hearth_routes},
+    {"/hearth/v1/agent", SVC_HEARTH, agent_routes},
     {"/metrics", SVC_HEARTH, metrics_routes},
     {NULL, SVC_NONE, NULL},
 };

@@ -6,6 +6,7 @@
  *   hearth [--url URL] [-f table|json] region status
  *   hearth [--url URL] [-f table|json] cluster list
  *   hearth [--url URL] [-f table|json] cluster-set CLUSTER --cpu-model MODEL
+ *   hearth [--url URL] [-f table|json] host-credential create HOST
  *   hearth [--url URL] [-f table|json] heat now
  *   hearth [--url URL] [-f table|json] heat report [--from T] [--to T] [--step S]
  *                                                  [--csv FILE] [--svg FILE]
@@ -71,6 +72,8 @@ static void usage(FILE *out)
           "  cluster-set CLUSTER --cpu-model MODEL\n"
           "                                  Require CPU MODEL (libvirt's name, e.g. EPYC-Rome;\n"
           "                                  \"\" for none) of every host of CLUSTER (admin).\n"
+          "  host-credential create HOST     Make (or replace) the credential hearth-agent on\n"
+          "                                  HOST uses; its secret is shown once (admin).\n"
           "  heat now                        Power, heat and metrics per datacentre now (admin).\n"
           "  heat report [--from T] [--to T] [--step S] [--csv FILE] [--svg FILE]\n"
           "                                  Heat over a period (default: the last 24 h) as a\n"
@@ -601,6 +604,22 @@ static int cmd_cluster_set(struct cli *cl, const char *cluster, const char *cpu_
                         "cluster");
 }
 
+static int cmd_host_credential(struct cli *cl, const char *host)
+{
+    char url[URL_MAX];
+    snprintf(url, sizeof(url), "%s/hearth/v1/agent/credentials", cl->base);
+    json_t *req = json_pack("{s:s}", "host", host);
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    json_t *j = body ? api_call(cl, "POST", url, body, true) : NULL;
+    free(body);
+    if (!j)
+        return EXIT_FAIL;
+    int rc = show_member(cl, j, "credential");
+    json_decref(j);
+    return rc;
+}
+
 static int cmd_region_status(struct cli *cl)
 {
     char url[URL_MAX];
@@ -819,6 +838,7 @@ int main(int argc, char **argv)
         CMD_REGION_STATUS,
         CMD_CLUSTER_LIST,
         CMD_CLUSTER_SET,
+        CMD_HOST_CREDENTIAL,
         CMD_HEAT_NOW,
         CMD_HEAT_REPORT,
         CMD_VERSION
@@ -851,6 +871,9 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         cmd = CMD_CLUSTER_SET;
+    } else if (npos == 3 && strcmp(pos[0], "host-credential") == 0 &&
+               strcmp(pos[1], "create") == 0) {
+        cmd = CMD_HOST_CREDENTIAL;
     } else if (npos == 2 && strcmp(pos[0], "heat") == 0 && strcmp(pos[1], "now") == 0) {
         cmd = CMD_HEAT_NOW;
     } else if (npos == 2 && strcmp(pos[0], "heat") == 0 && strcmp(pos[1], "report") == 0) {
@@ -910,6 +933,8 @@ int main(int argc, char **argv)
             rc = cmd_cluster_list(&cl);
         else if (cmd == CMD_CLUSTER_SET)
             rc = cmd_cluster_set(&cl, pos[1], cpu_model);
+        else if (cmd == CMD_HOST_CREDENTIAL)
+            rc = cmd_host_credential(&cl, pos[2]);
         else if (cmd == CMD_HEAT_NOW)
             rc = cmd_heat_now(&cl);
         else if (cmd == CMD_HEAT_REPORT)

@@ -52,8 +52,9 @@ void config_defaults(struct config *cfg)
     str_copy(cfg->weigher, "spread", sizeof(cfg->weigher));
     /* Rate limits: public clouds publish e.g. 20 requests/s per project and 60 logins a
      * minute per user (../shared/facts/ops.md); tiers 2 and 3 get more. */
-    static const double rates[7] = {1000, 20, 50, 100, 500, 10, 10};
-    static const double bursts[7] = {2000, 40, 100, 200, 1000, 30, 10};
+    /* The last pair is per agent host: a report every 5 s and a long poll need far less. */
+    static const double rates[RL_COUNT] = {1000, 20, 50, 100, 500, 10, 10, 20};
+    static const double bursts[RL_COUNT] = {2000, 40, 100, 200, 1000, 30, 10, 60};
     cfg->rl_enabled = true;
     memcpy(cfg->rl_rate, rates, sizeof(rates));
     memcpy(cfg->rl_burst, bursts, sizeof(bursts));
@@ -74,7 +75,7 @@ static const struct {
     int index;
 } rl_keys[] = {
     {"admin", RL_ADMIN}, {"tier1", 1}, {"tier2", 2}, {"tier3", 3},
-    {"address", RL_ADDRESS}, {"login", RL_LOGIN}, {"login_fail", RL_LOGIN_FAIL},
+    {"address", RL_ADDRESS}, {"login", RL_LOGIN}, {"login_fail", RL_LOGIN_FAIL}, {"agent", RL_AGENT},
 };
 
 static bool parse_bool(const char *v, bool *out)

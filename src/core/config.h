@@ -43,7 +43,7 @@ struct cfg_cluster {
 };
 
 /* Quota resources, with the tier defaults of ../shared/design.md. */
-enum { RL_ADMIN = 0, RL_ADDRESS = 4, RL_LOGIN = 5, RL_LOGIN_FAIL = 6 };
+enum { RL_ADMIN = 0, RL_ADDRESS = 4, RL_LOGIN = 5, RL_LOGIN_FAIL = 6, RL_AGENT = 7, RL_COUNT = 8 };
 
 #define QUOTA_RESOURCES 12
 extern const char *const quota_resource_names[QUOTA_RESOURCES];
@@ -82,7 +82,7 @@ struct config {
      * burst; index 1..3 per tier, 0 admin, 4 per address, 5 token requests per
      * address, 6 failed logins (per user name and per address; rate per minute). */
     bool rl_enabled;
-    double rl_rate[7], rl_burst[7];
+    double rl_rate[RL_COUNT], rl_burst[RL_COUNT];
     /* [datacentre X], [heat_network X], [power_model X]: parsed by heat/heatconf.c */
     struct heat_config heat;
     int heat_step_s;          /* [heat] step_s: seconds of the clock between steps */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/agent.h"
 #include "core/heatfollow.h"
 #include "core/host.h"
 #include "drivers/virt.h"
@@ -92,7 +93,7 @@ static int read_hosts(struct ctx *c, double it_w[HEAT_MAX_DCS], int up[HEAT_MAX_
         str_copy(hn->name, name ? name : "", sizeof(hn->name));
         hn->dc = heat_model_dc_index(engine.model, az ? az : "");
         struct virt_host_stats st = {.rapl_w = -1};
-        const struct virt_driver *drv = virt_get(drv_name && *drv_name ? drv_name : "sim");
+        const struct virt_driver *drv = agent_driver_for(drv_name);
         /* A host that is down draws power we cannot see: count it at zero rather than
          * guess, and say so in hosts_up. */
         if (is_up && drv && drv->host_stats) {

@@ -119,6 +119,17 @@ static int file_path(struct ctx *c, char out[IMAGE_PATH_MAX], const char *id, co
     return ctx_fail(c, 500, "Image ID '%.64s' cannot name a file in the image store.", id);
 }
 
+int image_file_path(struct ctx *c, const char *id, char *out, size_t size)
+{
+    char path[IMAGE_PATH_MAX];
+    if (file_path(c, path, id, "") < 0)
+        return -1;
+    if (strlen(path) >= size)
+        return ctx_fail(c, 500, "The image store's path is too long.");
+    str_copy(out, path, size);
+    return 0;
+}
+
 /* Removes an image's file and any partial upload; missing files are fine. */
 static void remove_files(const char *rid, const char *id)
 {

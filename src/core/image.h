@@ -56,6 +56,8 @@ int image_upload_write(struct ctx *c, struct image_upload *u, const char *data, 
 int image_upload_end(struct ctx *c, struct image_upload *u);
 void image_upload_abort(struct image_upload *u);
 /* Opens an active image's bytes for download; returns an fd and its size. */
+/* The file that holds image id's data in the store (it may not exist yet). */
+int image_file_path(struct ctx *c, const char *id, char *out, size_t size);
 int image_open_data(struct ctx *c, const char *id, int *fd_out, int64_t *size_out);
 /* Imports a file at start-up (dev region): creates and uploads in one go. */
 int image_import_file(struct ctx *c, const char *owner, const char *name,

@@ -118,8 +118,11 @@ int sched_pick(struct ctx *c, const struct sched_request *rq, char host_out[64])
                             "h.forced_down = 0, h.vcpus, h.vcpus_used, h.ram_mb, h.ram_used_mb, "
                             "h.disk_gb, h.disk_used_gb, h.cpu_ratio, h.ram_ratio, "
                             "COALESCE(cl.cpu_model, '') FROM hosts h LEFT JOIN clusters cl ON "
-                            "cl.name = h.cluster WHERE h.kind = 'compute' AND h.enabled = 1",
-                            "I", clock_now_s() - HOST_DOWN_AFTER_S);
+                            "cl.name = h.cluster WHERE h.kind = 'compute' AND h.enabled = 1 "
+                            "AND (? IS NULL OR h.name <> ?) AND (? IS NULL OR h.cluster = ?) "
+                            "AND (? IS NULL OR h.driver = ?)",
+                            "Issssss", clock_now_s() - HOST_DOWN_AFTER_S, rq->not_host,
+                            rq->not_host, rq->cluster, rq->cluster, rq->driver, rq->driver);
     if (!q)
         return -1;
     size_t cap = 64, n = 0;

@@ -27,6 +27,9 @@ struct sched_request {
     const char *az;        /* NULL = any */
     const char *cpu_model; /* NULL = any (else the host must provide exactly this model) */
     const char *host;      /* NULL = any (admin's forced host) */
+    const char *not_host;  /* NULL, or a host to pass over (a live migration's source) */
+    const char *cluster;   /* NULL = any, else only hosts of this cluster */
+    const char *driver;    /* NULL = any, else only hosts run by this driver */
 };
 
 void sched_set_weigher(enum sched_weigher w);

@@ -1,11 +1,13 @@
 #include "core/server.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/flavor.h"
 #include "core/host.h"
+#include "core/agent.h"
 #include "core/image.h"
 #include "core/network.h"
 #include "core/quota.h"
@@ -28,6 +30,8 @@ const char *server_status(const char *vm_state, const char *task_state)
             return "REBOOT";
         if (task_state && strcmp(task_state, "rebooting_hard") == 0)
             return "HARD_REBOOT";
+        if (task_state && strcmp(task_state, "migrating") == 0)
+            return "MIGRATING";
         return "ACTIVE";
     }
     if (strcmp(vm_state, "stopped") == 0)
@@ -52,6 +56,24 @@ static int check_name(struct ctx *c, const char *name)
 }
 
 /* Everything that can be checked before the transaction. */
+int server_user_data_decode(const char *b64, unsigned char *out, size_t size, size_t *len_out)
+{
+    unsigned char scratch[SERVER_USER_DATA_MAX];
+    if (!out) {
+        out = scratch;
+        size = sizeof(scratch);
+    }
+    size_t len = 0;
+    const char *end = NULL;
+    if (sodium_base642bin(out, size, b64, strlen(b64), " \t\r\n", &len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        (end && *end))
+        return -1;
+    if (len_out)
+        *len_out = len;
+    return 0;
+}
+
 static int validate(struct ctx *c, const struct server_request *rq, json_t **flavor_out,
                     json_t **image_out)
 {
@@ -65,6 +87,8 @@ static int validate(struct ctx *c, const struct server_request *rq, json_t **fla
                                 "role.");
     if (rq->user_data && strlen(rq->user_data) > SERVER_USER_DATA_MAX)
         return ctx_fail(c, 400, "user_data is longer than %d bytes.", SERVER_USER_DATA_MAX);
+    if (rq->user_data && server_user_data_decode(rq->user_data, NULL, 0, NULL) < 0)
+        return ctx_fail(c, 400, "User data needs to be valid base 64.");
     if (rq->metadata && json_object_size(rq->metadata) > 128)
         return ctx_fail(c, 403, "Quota exceeded for metadata_items: at most 128 items.");
     if (!rq->flavor_ref)
@@ -316,7 +340,13 @@ int server_delete(struct ctx *c, const char *id)
     if (!s)
         return -1;
     const char *host = json_string_value(json_object_get(s, "host"));
+    const char *ts = json_string_value(json_object_get(s, "task_state"));
     int rc = -1;
+    if (ts && strcmp(ts, "migrating") == 0) {
+        /* Two hosts hold it: the migration ends (or fails) first. */
+        ctx_fail(c, 409, "Cannot 'delete' instance %s while it is in task_state migrating", id);
+        goto out;
+    }
     if (store_begin(c) < 0)
         goto out;
     /* Delete supersedes whatever the server was doing. */
@@ -370,7 +400,7 @@ int server_action(struct ctx *c, const char *id, enum server_action a)
     bool state_ok = r->need ? strcmp(vm, r->need) == 0
                             : (strcmp(vm, "active") == 0 || strcmp(vm, "stopped") == 0 ||
                                strcmp(vm, "error") == 0 || strcmp(vm, "suspended") == 0);
-    if (ts && a != SERVER_REBOOT_HARD) {
+    if (ts && (a != SERVER_REBOOT_HARD || strcmp(ts, "migrating") == 0)) {
         ctx_fail(c, 409, "Cannot '%s' instance %s while it is in task_state %s", r->name, id, ts);
         goto out;
     }
@@ -401,7 +431,7 @@ int server_console(struct ctx *c, const char *id, char **text_out)
         return -1;
     json_t *h = sq_one(c, "SELECT driver FROM hosts WHERE name = ?", "s",
                        json_string_value(json_object_get(s, "host")));
-    const struct virt_driver *drv = h ? virt_get(json_string_value(json_object_get(h, "driver")))
+    const struct virt_driver *drv = h ? agent_driver_for(json_string_value(json_object_get(h, "driver")))
                                       : NULL;
     int rc;
     if (!h)
@@ -413,4 +443,151 @@ int server_console(struct ctx *c, const char *id, char **text_out)
     json_decref(h);
     json_decref(s);
     return rc;
+}
+
+int server_live_migrate(struct ctx *c, const char *id, const char *target, char *dest_out)
+{
+    if (ctx_need_admin(c) < 0)
+        return -1;
+    json_t *s = server_get(c, id), *src = NULL, *dst = NULL;
+    if (!s)
+        return -1;
+    int rc = -1;
+    const char *vm = json_string_value(json_object_get(s, "vm_state"));
+    const char *ts = json_string_value(json_object_get(s, "task_state"));
+    const char *host = json_string_value(json_object_get(s, "host"));
+    if (strcmp(vm, "active") != 0 || ts) {
+        ctx_fail(c, 409, "Cannot 'os-migrateLive' instance %s while it is in %s %s", id,
+                 ts ? "task_state" : "vm_state", ts ? ts : vm);
+        goto out;
+    }
+    if (!host || !*host || !(src = host_get(c, host))) {
+        if (!c->status)
+            ctx_fail(c, 409, "Instance %s is not on any host.", id);
+        goto out;
+    }
+    const char *driver = json_string_value(json_object_get(src, "driver"));
+    const struct virt_driver *drv = agent_driver_for(driver);
+    if (!drv || !drv->migrate || !drv->migrate_prepare) {
+        ctx_fail(c, 400, "Live migration is not supported by host %s's virt driver '%s'.", host,
+                 driver);
+        goto out;
+    }
+    const char *cluster = json_string_value(json_object_get(src, "cluster"));
+    struct sched_request sr = {
+        .vcpus = (int)json_integer_value(json_object_get(s, "vcpus")),
+        .ram_mb = json_integer_value(json_object_get(s, "ram_mb")),
+        .disk_gb = json_integer_value(json_object_get(s, "disk_gb")) +
+                   json_integer_value(json_object_get(s, "ephemeral_gb")),
+        .not_host = host,
+        .cluster = cluster && *cluster ? cluster : NULL,
+        .driver = driver,
+    };
+    if (target) {
+        if (!(dst = host_get(c, target))) {
+            if (c->status == 404 || !c->status) {
+                ctx_clear(c);
+                ctx_fail(c, 400, "Compute host %s could not be found.", target);
+            }
+            goto out;
+        }
+        target = json_string_value(json_object_get(dst, "name"));
+        if (strcmp(target, host) == 0) {
+            ctx_fail(c, 400, "The target host %s is the instance's own host.", target);
+            goto out;
+        }
+        sr.host = target;
+    }
+    char picked[64];
+    if (store_begin(c) < 0)
+        goto out;
+    /* The server must still be as we read it, and the target fit, in this transaction. */
+    int64_t still = 0;
+    if (sq_scalar(c, &still, 0,
+                  "SELECT COUNT(*) FROM instances WHERE id = ? AND vm_state = 'active' AND "
+                  "task_state IS NULL AND host = ?",
+                  "ss", id, host) < 0)
+        goto fail;
+    if (!still) {
+        ctx_fail(c, 409, "Instance %s changed meanwhile; try again.", id);
+        goto fail;
+    }
+    if (sched_pick(c, &sr, picked) < 0) {
+        if (!c->status && target)
+            ctx_fail(c, 400, "Host %s cannot take instance %s: it is down, disabled, full, in "
+                             "another cluster or run by another driver.",
+                     target, id);
+        else if (!c->status)
+            ctx_fail(c, 400, "No valid host was found for the live migration of %s: no other "
+                             "host of its cluster has room.",
+                     id);
+        goto fail;
+    }
+    char mig_id[UUID_LEN + 1];
+    id_uuid(mig_id);
+    int64_t now = clock_now_s();
+    if (host_account(c, picked, +1, sr.vcpus, sr.ram_mb, sr.disk_gb) < 0 ||
+        sq_exec(c, "UPDATE instances SET task_state = 'migrating', updated_at = ? WHERE id = ?",
+                "Is", now, id) < 0 ||
+        sq_exec(c,
+                "INSERT INTO migrations(uuid, instance_id, project_id, user_id, source, dest, "
+                "status, vcpus, ram_mb, disk_gb, created_at, updated_at) "
+                "VALUES(?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                "ssssssiIIII", mig_id, id, json_string_value(json_object_get(s, "project_id")),
+                c->who.user_id, host, picked, sr.vcpus, sr.ram_mb, sr.disk_gb, now, now) < 0 ||
+        task_add(c, TASK_MIGRATE, id, host, picked) < 0)
+        goto fail;
+    if (store_commit(c) < 0)
+        goto out;
+    if (dest_out)
+        str_copy(dest_out, picked, 64);
+    task_kick();
+    rc = 0;
+    goto out;
+fail:
+    store_rollback();
+out:
+    json_decref(dst);
+    json_decref(src);
+    json_decref(s);
+    return rc;
+}
+
+json_t *server_migrations(struct ctx *c, const char *instance_id, bool in_progress)
+{
+    if (ctx_need_admin(c) < 0)
+        return NULL;
+    return sq_all(c,
+                  "SELECT seq, uuid, instance_id, project_id, user_id, source, dest, status, "
+                  "kind, vcpus, ram_mb, disk_gb, error, created_at, updated_at FROM migrations "
+                  "WHERE (? IS NULL OR instance_id = ?) AND (? = 0 OR status IN ('queued', "
+                  "'running')) ORDER BY seq DESC LIMIT 1000",
+                  "ssb", instance_id, instance_id, in_progress);
+}
+
+json_t *server_diagnostics(struct ctx *c, const char *id)
+{
+    if (ctx_need_admin(c) < 0)
+        return NULL;
+    json_t *s = server_get(c, id);
+    if (!s)
+        return NULL;
+    json_t *row = sq_one(c, "SELECT stats, updated_at FROM instance_stats WHERE instance_id = ? "
+                            "AND host = ?",
+                         "ss", id, json_string_value(json_object_get(s, "host")));
+    json_t *out = NULL;
+    if (row) {
+        out = json_loads(json_string_value(json_object_get(row, "stats")), 0, NULL);
+        if (json_is_object(out)) {
+            json_object_set(out, "updated_at", json_object_get(row, "updated_at"));
+            json_object_set(out, "vm_state", json_object_get(s, "vm_state"));
+            json_object_set(out, "vcpus", json_object_get(s, "vcpus"));
+            json_object_set(out, "ram_mb", json_object_get(s, "ram_mb"));
+        }
+    } else if (!c->status) {
+        ctx_fail(c, 409, "Instance %s has no diagnostics yet: its host reports none.", id);
+    }
+    json_decref(row);
+    json_decref(s);
+    return out;
 }

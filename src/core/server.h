@@ -3,6 +3,7 @@
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/ctx.h"
@@ -10,6 +11,10 @@
 #define SERVER_MAX_COUNT 100   /* most servers one request may create */
 #define SERVER_MAX_NETWORKS 8
 #define SERVER_USER_DATA_MAX 65535
+/* Decodes user data (base64, whitespace ignored, as Nova takes it) into out (size bytes;
+ * out may be NULL to check only); *len_out gets the length. -1 when it is not base64 or
+ * does not fit. */
+int server_user_data_decode(const char *b64, unsigned char *out, size_t size, size_t *len_out);
 
 struct server_request {
     const char *name, *flavor_ref, *image_ref, *key_name, *az, *description, *user_data;
@@ -51,6 +56,18 @@ int server_action(struct ctx *c, const char *id, enum server_action a);
 
 /* The console log of a server (malloc'd text for the caller to free). 501 when its
  * host's driver has none. */
+/* Live migration (admin): to target, or (NULL) to a host the scheduler picks among the
+ * other hosts of the server's cluster that its driver runs. The target's room is claimed
+ * now; the conductor moves the server and releases the source when the hypervisors are
+ * done, or releases the target if they fail. dest_out (64 bytes, may be NULL) gets the
+ * target. 409 unless ACTIVE with no task, 400 for a target that cannot take it. */
+int server_live_migrate(struct ctx *c, const char *id, const char *target, char *dest_out);
+/* Live migrations (admin), newest first: of instance_id (NULL: all), only those in
+ * progress when in_progress. Records of the migrations table. */
+json_t *server_migrations(struct ctx *c, const char *instance_id, bool in_progress);
+/* The counters the server's host last reported (admin): the agent's per-instance record
+ * plus updated_at, vm_state, vcpus, ram_mb; 409 when its host reports none. */
+json_t *server_diagnostics(struct ctx *c, const char *id);
 int server_console(struct ctx *c, const char *id, char **text_out);
 
 /* Nova's status for a record's vm_state and task_state. */

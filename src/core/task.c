@@ -7,8 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/agent.h"
 #include "core/host.h"
+#include "core/image.h"
+#include "core/instspec.h"
 #include "core/network.h"
+#include "core/server.h"
 #include "drivers/virt.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -16,7 +20,7 @@
 #include "util/strx.h"
 
 static const char *const kind_names[] = {[TASK_SPAWN] = "spawn", [TASK_DELETE] = "delete",
-                                         [TASK_POWER] = "power"};
+                                         [TASK_POWER] = "power", [TASK_MIGRATE] = "migrate"};
 
 static struct conductor_opts opts = {.tick_ms = 50, .timeout_ms = 600000};
 static pthread_t thread;
@@ -99,7 +103,9 @@ static int finish_delete(struct ctx *c, struct task_row *t)
     if (t->host && *t->host &&
         host_account(c, t->host, -1, t->vi.vcpus, t->vi.ram_mb, t->vi.disk_gb) < 0)
         goto fail;
-    if (sq_exec(c, "DELETE FROM instances WHERE id = ?", "s", t->instance_id) < 0)
+    if (sq_exec(c, "DELETE FROM instance_stats WHERE instance_id = ?", "s", t->instance_id) < 0 ||
+        agent_forget(c, t->instance_id, NULL) < 0 ||
+        sq_exec(c, "DELETE FROM instances WHERE id = ?", "s", t->instance_id) < 0)
         goto fail;
     return store_commit(c);
 fail:
@@ -139,12 +145,180 @@ static const char *vm_state_of(enum virt_state s)
     }
 }
 
+/* The whole spec of an instance for the libvirt driver run in process: its images are
+ * the files of hearthd's own image store. Owns what vi points into; free with
+ * local_spec_free. */
+struct local_spec {
+    json_t *spec;
+    char ud[SERVER_USER_DATA_MAX + 1];
+    char image[1024], kernel[1024], initrd[1024];
+};
+
+static void local_spec_free(struct local_spec *ls)
+{
+    if (ls)
+        json_decref(ls->spec);
+    free(ls);
+}
+
+static const char *image_id_of(json_t *spec, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(spec, key), "id"));
+}
+
+static struct local_spec *local_spec_load(struct ctx *c, const char *id, const char *host,
+                                          struct virt_instance *vi)
+{
+    struct local_spec *ls = calloc(1, sizeof(*ls));
+    if (!ls) {
+        ctx_fail(c, 500, "Out of memory.");
+        return NULL;
+    }
+    if (!(ls->spec = instance_spec(c, id, host)) ||
+        virt_instance_from_json(c, ls->spec, vi, ls->ud, sizeof(ls->ud)) < 0)
+        goto fail;
+    vi->host = host;
+    const char *img = image_id_of(ls->spec, "image"), *k = image_id_of(ls->spec, "kernel");
+    const char *rd = image_id_of(ls->spec, "ramdisk");
+    if ((img && image_file_path(c, img, ls->image, sizeof(ls->image)) < 0) ||
+        (k && image_file_path(c, k, ls->kernel, sizeof(ls->kernel)) < 0) ||
+        (rd && image_file_path(c, rd, ls->initrd, sizeof(ls->initrd)) < 0))
+        goto fail;
+    vi->image_path = img ? ls->image : NULL;
+    vi->kernel_path = k ? ls->kernel : NULL;
+    vi->initrd_path = rd ? ls->initrd : NULL;
+    return ls;
+fail:
+    local_spec_free(ls);
+    return NULL;
+}
+
+/* Ends a live migration in one transaction: on success the server, its ports and the
+ * source's room move to the target (claimed when it began); on failure the target's room
+ * is given back and the server stays where it runs. */
+static int finish_migrate(struct ctx *c, struct task_row *t, const char *fault)
+{
+    const char *target = t->arg;
+    int64_t now = clock_now_s();
+    if (store_begin(c) < 0)
+        return -1;
+    int n = sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id);
+    if (n <= 0) {
+        store_rollback();
+        return n;
+    }
+    const struct virt_instance *vi = &t->vi;
+    if (!fault) {
+        if (sq_exec(c,
+                    "UPDATE instances SET host = ?, az = (SELECT az FROM hosts WHERE name = ?), "
+                    "task_state = NULL, updated_at = ? WHERE id = ?",
+                    "ssIs", target, target, now, t->instance_id) < 0 ||
+            host_account(c, t->host, -1, vi->vcpus, vi->ram_mb, vi->disk_gb) < 0 ||
+            sq_exec(c, "UPDATE ports SET host = ? WHERE device_id = ?", "ss", target,
+                    t->instance_id) < 0 ||
+            sq_exec(c,
+                    "UPDATE migrations SET status = 'completed', updated_at = ? WHERE "
+                    "instance_id = ? AND status IN ('queued', 'running')",
+                    "Is", now, t->instance_id) < 0 ||
+            agent_forget(c, t->instance_id, t->host) < 0)
+            goto fail;
+    } else if (host_account(c, target, -1, vi->vcpus, vi->ram_mb, vi->disk_gb) < 0 ||
+               sq_exec(c, "UPDATE instances SET task_state = NULL, updated_at = ? WHERE id = ?",
+                       "Is", now, t->instance_id) < 0 ||
+               sq_exec(c,
+                       "UPDATE migrations SET status = 'error', error = ?, updated_at = ? WHERE "
+                       "instance_id = ? AND status IN ('queued', 'running')",
+                       "sIs", fault, now, t->instance_id) < 0 ||
+               agent_forget(c, t->instance_id, target) < 0)
+        goto fail;
+    if (store_commit(c) < 0)
+        return -1;
+    if (fault)
+        log_warn(NULL, "Live migration of %s from %s to %s failed: %s", t->instance_id, t->host,
+                 target, fault);
+    else
+        log_info(NULL, "Live migration of %s from %s to %s completed.", t->instance_id, t->host,
+                 target);
+    return 0;
+fail:
+    store_rollback();
+    return -1;
+}
+
+/* A live migration: the target makes ready, the source moves the domain; done when the
+ * target runs it. Asked again after a restart, a migration already done is seen done. */
+static int run_migrate(struct ctx *c, const struct virt_driver *drv, struct task_row *t)
+{
+    const char *target = t->arg;
+    bool timed_out = clock_now_ms() - t->created_at * 1000 > opts.timeout_ms;
+    enum virt_state st_dst, st_src;
+    char err_dst[300] = "", err_src[300] = "";
+    if (!drv->migrate || !drv->migrate_prepare)
+        return finish_migrate(c, t, "The host's virt driver cannot live-migrate.");
+    if (drv->state(c, target, t->instance_id, &st_dst, err_dst, sizeof(err_dst)) < 0)
+        return -1;
+    if (strcmp(t->step, "start") == 0) {
+        if (st_dst == VIRT_RUNNING)
+            return finish_migrate(c, t, NULL);
+        json_t *h = sq_one(c, "SELECT migrate_uri, host_ip FROM hosts WHERE name = ?", "s",
+                           target);
+        if (!h) {
+            if (c->status)
+                return -1;
+            return finish_migrate(c, t, "The target host does not exist anymore.");
+        }
+        const char *uri = json_string_value(json_object_get(h, "migrate_uri"));
+        const char *ip = json_string_value(json_object_get(h, "host_ip"));
+        char mig_uri[80] = "";
+        if (ip && *ip)
+            snprintf(mig_uri, sizeof(mig_uri), "tcp://%s", ip);
+        struct virt_instance vi = t->vi;
+        vi.host = target;
+        struct local_spec *ls = NULL;
+        int rc = 0;
+        if (strcmp(drv->name, "libvirt") == 0 &&
+            !(ls = local_spec_load(c, t->instance_id, target, &vi)))
+            rc = -1;
+        if (rc == 0)
+            rc = drv->migrate_prepare(c, &vi);
+        if (rc == 0)
+            rc = drv->migrate(c, t->host, t->instance_id, target, uri && *uri ? uri : NULL,
+                              mig_uri[0] ? mig_uri : NULL);
+        local_spec_free(ls);
+        json_decref(h);
+        if (rc < 0) {
+            char fault[600];
+            snprintf(fault, sizeof(fault), "%s", c->msg);
+            ctx_clear(c);
+            return finish_migrate(c, t, fault);
+        }
+        if (sq_exec(c, "UPDATE migrations SET status = 'running', updated_at = ? WHERE "
+                       "instance_id = ? AND status = 'queued'",
+                    "Is", clock_now_s(), t->instance_id) < 0)
+            return -1;
+        return set_step(c, t->id, "wait", opts.tick_ms);
+    }
+    if (drv->state(c, t->host, t->instance_id, &st_src, err_src, sizeof(err_src)) < 0)
+        return -1;
+    if (st_dst == VIRT_RUNNING)
+        return finish_migrate(c, t, NULL);
+    if (st_dst == VIRT_BUILDING || st_src == VIRT_BUILDING)
+        return timed_out ? finish_migrate(c, t, "The live migration timed out.")
+                         : set_step(c, t->id, "wait", opts.tick_ms);
+    return finish_migrate(c, t, err_src[0]   ? err_src
+                                : err_dst[0] ? err_dst
+                                             : "The live migration failed on the hosts.");
+}
+
 static int run_task(struct ctx *c, struct task_row *t)
 {
-    const struct virt_driver *drv = virt_get(t->driver && *t->driver ? t->driver : "sim");
+    const struct virt_driver *drv = agent_driver_for(t->driver);
     bool is_spawn = strcmp(t->kind, "spawn") == 0, is_delete = strcmp(t->kind, "delete") == 0;
     if (!t->instance_exists)
         return sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id) < 0 ? -1 : 0;
+    if (strcmp(t->kind, "migrate") == 0)
+        return drv ? run_migrate(c, drv, t)
+                   : finish_migrate(c, t, "The host's virt driver is not available.");
     if (is_delete && (!t->host || !*t->host))
         return finish_delete(c, t); /* never placed: nothing on any host */
     if (!drv)
@@ -158,6 +332,11 @@ static int run_task(struct ctx *c, struct task_row *t)
             (!is_spawn && !is_delete && !drv->power) || !drv->state) {
             ctx_fail(c, 501, "The virt driver '%s' does not support %s.", drv->name, t->kind);
             rc = -1;
+        } else if (is_spawn && strcmp(drv->name, "libvirt") == 0) {
+            struct virt_instance vi;
+            struct local_spec *ls = local_spec_load(c, t->instance_id, t->host, &vi);
+            rc = ls ? drv->spawn(c, &vi) : -1;
+            local_spec_free(ls);
         } else if (is_spawn)
             rc = drv->spawn(c, &t->vi);
         else if (is_delete)
@@ -290,7 +469,8 @@ static int recover(struct ctx *c)
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) {
-        const struct virt_driver *drv = virt_get(json_string_value(json_object_get(r, "driver")));
+        const struct virt_driver *drv =
+            agent_driver_for(json_string_value(json_object_get(r, "driver")));
         if (!drv || !drv->adopt)
             continue;
         const char *vm = json_string_value(json_object_get(r, "vm_state"));

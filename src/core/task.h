@@ -6,9 +6,10 @@
 
 #include "core/ctx.h"
 
-enum task_kind { TASK_SPAWN, TASK_DELETE, TASK_POWER };
+enum task_kind { TASK_SPAWN, TASK_DELETE, TASK_POWER, TASK_MIGRATE };
 
-/* Inside the caller's transaction. arg: the power op ("on", "off", "reboot", ...). */
+/* Inside the caller's transaction. arg: the power op ("on", "off", "reboot", ...), or a
+ * live migration's target host. */
 int task_add(struct ctx *c, enum task_kind kind, const char *instance_id, const char *host,
              const char *arg);
 /* Wakes the conductor (after a commit that added tasks). */

@@ -178,7 +178,9 @@ static int sim_state(struct ctx *c, const char *host, const char *id, enum virt_
     while (*pp && strcmp((*pp)->id, id) != 0)
         pp = &(*pp)->next;
     enum virt_state st = VIRT_GONE;
-    if (*pp) {
+    if (*pp && host && *host && (*pp)->host[0] && strcmp((*pp)->host, host) != 0) {
+        /* On another host (a live migration's source or target): not here. */
+    } else if (*pp) {
         settle(*pp, clock_now_ms());
         st = (*pp)->state;
         if (st == VIRT_GONE) {
@@ -233,6 +235,88 @@ static int sim_console_log(struct ctx *c, const char *host, const char *id, char
     return *text_out ? 0 : ctx_fail(c, 500, "Out of memory.");
 }
 
+static int sim_migrate_prepare(struct ctx *c, const struct virt_instance *vi)
+{
+    (void)c;
+    (void)vi;
+    return 0; /* nothing to make ready: memory moves with the record */
+}
+
+static int sim_migrate(struct ctx *c, const char *host, const char *id, const char *dst_host,
+                       const char *dst_uri, const char *migrate_uri)
+{
+    (void)dst_uri;
+    (void)migrate_uri;
+    int rc = 0;
+    pthread_mutex_lock(&sim_lock);
+    struct sim_dom *d = find(id);
+    if (d)
+        settle(d, clock_now_ms());
+    if (!d || strcmp(d->host, host) != 0 || d->state != VIRT_RUNNING)
+        rc = ctx_fail(c, 409, "Instance %s is not running on sim host %s.", id, host);
+    else if (take_fault(dst_host))
+        rc = ctx_fail(c, 500, "The sim host %s refused the incoming migration (injected fault).",
+                      dst_host);
+    else
+        str_copy(d->host, dst_host, sizeof(d->host));
+    pthread_mutex_unlock(&sim_lock);
+    return rc;
+}
+
+static int sim_list(struct ctx *c, char ***ids_out, int *n_out)
+{
+    int n = 0, cap = 16;
+    char **ids = malloc((size_t)cap * sizeof(*ids));
+    pthread_mutex_lock(&sim_lock);
+    for (size_t b = 0; ids && b < SIM_BUCKETS; b++)
+        for (struct sim_dom *d = buckets[b]; ids && d; d = d->next) {
+            if (d->state == VIRT_GONE)
+                continue;
+            if (n == cap) {
+                char **grown = realloc(ids, (size_t)(cap *= 2) * sizeof(*ids));
+                if (!grown) {
+                    for (int i = 0; i < n; i++)
+                        free(ids[i]);
+                    free(ids);
+                    ids = NULL;
+                    break;
+                }
+                ids = grown;
+            }
+            if (!(ids[n] = strdup(d->id)))
+                continue;
+            n++;
+        }
+    pthread_mutex_unlock(&sim_lock);
+    if (!ids)
+        return ctx_fail(c, 500, "Out of memory.");
+    *ids_out = ids;
+    *n_out = n;
+    return 0;
+}
+
+/* Counters made up from the domain's load since it became ready, as a steady guest's. */
+static int sim_domain_stats(struct ctx *c, const char *id, struct virt_domain_stats *out)
+{
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&sim_lock);
+    struct sim_dom *d = find(id);
+    if (!d || d->state == VIRT_GONE) {
+        rc = ctx_fail(c, 404, "Instance %s has no domain on this sim host.", id);
+    } else {
+        int64_t up_ms = clock_now_ms() - d->ready_ms;
+        double per_vcpu_ns = up_ms > 0 ? d->load * (double)up_ms * 1e6 : 0;
+        out->nvcpus = d->vcpus < 16 ? d->vcpus : 16;
+        for (int i = 0; i < out->nvcpus; i++)
+            out->vcpu_time_ns[i] = (uint64_t)per_vcpu_ns;
+        out->cpu_time_ns = (uint64_t)(per_vcpu_ns * d->vcpus);
+        out->mem_rss_kib = 65536;
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return rc;
+}
+
 const struct virt_driver virt_sim_driver = {
     .name = "sim",
     .version = 1,
@@ -243,4 +327,8 @@ const struct virt_driver virt_sim_driver = {
     .adopt = sim_adopt,
     .host_stats = sim_host_stats,
     .console_log = sim_console_log,
+    .migrate_prepare = sim_migrate_prepare,
+    .migrate = sim_migrate,
+    .list = sim_list,
+    .domain_stats = sim_domain_stats,
 };

@@ -66,7 +66,11 @@ struct req {
     } hdr[REQ_MAX_HDRS];
     int nhdr;
     bool answered;
-    bool slow_done;                 /* a slow worker ran the handler */
+    bool slow_done;                 /* a slow worker (or the parker) ran the handler */
+    bool park_want;                 /* the handler asked to wait (req_park) */
+    int64_t park_check_us;          /* when the parker runs the handler again */
+    char park_key[64];              /* what http_wake names to run it at once */
+    struct req *park_next;
     struct local_kv *local_query;   /* in-process dispatch only (conn == NULL) */
     struct local_kv *local_headers;
 };
@@ -99,6 +103,17 @@ bool req_media_type_is(struct req *r, const char *want);
 /* Adds a response header (value formatted). */
 void req_set_header(struct req *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Long poll: a handler with nothing to answer yet calls req_park and returns 0 without
+ * answering. The connection is suspended, no HTTP thread waits, and the handler runs
+ * again on the parker thread when http_wake(key) is called, and at least every second,
+ * until it answers; it must answer by its own deadline. false (the handler answers now)
+ * for an in-process dispatch or when too many requests wait. */
+bool req_park(struct req *r, const char *key);
+/* Whether wait_s seconds have passed since the request began. */
+bool req_poll_expired(struct req *r, int64_t wait_s);
+/* Runs the parked handlers of key soon (any thread). */
+void http_wake(const char *key);
 
 /* Answers. Each returns 0 so handlers can `return reply_json(...)`. body is stolen. */
 int reply_json(struct req *r, int status, json_t *body);

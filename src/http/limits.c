@@ -100,6 +100,20 @@ int limits_check_caller(struct req *r)
     return 0;
 }
 
+int limits_check_agent(struct req *r, const char *host)
+{
+    if (!opts.enabled)
+        return 0;
+    char key[128];
+    struct rl_result res;
+    snprintf(key, sizeof(key), "h:%s", host);
+    ratelimit_take(key, opts.agent, route_cost(r), &res);
+    set_headers(r, opts.agent, &res);
+    if (!res.allowed)
+        return refuse(r, &res, "the agent host's request rate is over its limit");
+    return 0;
+}
+
 int limits_login_allowed(struct req *r, const char *user_name)
 {
     if (!opts.enabled)

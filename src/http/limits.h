@@ -22,6 +22,7 @@ struct limits_opts {
     struct rl_limit address;     /* per source address, all requests */
     struct rl_limit login;       /* token requests per source address */
     struct rl_limit login_fail;  /* failed logins per user name and per address */
+    struct rl_limit agent;       /* per agent host (hearth-agent's requests) */
 };
 
 void limits_configure(const struct limits_opts *o);
@@ -31,6 +32,8 @@ const struct limits_opts *limits_options(void);
 int limits_check_address(struct req *r);
 /* After authentication: the project's and the user's buckets; adds RateLimit-*. */
 int limits_check_caller(struct req *r);
+/* After an agent's credential check: the host's bucket. */
+int limits_check_agent(struct req *r, const char *host);
 /* Before a password check: -1 (429 recorded) when user_name or the address has
  * failed too often lately. */
 int limits_login_allowed(struct req *r, const char *user_name);

@@ -368,8 +368,138 @@ static int parse_body(struct req *r)
 
 static void call_handler(struct req *r)
 {
-    if (r->route->fn(r) < 0 || !r->answered)
+    r->park_want = false;
+    int rc = r->route->fn(r);
+    if (rc == 0 && !r->answered && r->park_want)
+        return; /* parked: answered later */
+    r->park_want = false;
+    if (rc < 0 || !r->answered)
         reply_error(r);
+}
+
+/* Parked long polls (agents waiting for jobs): a list under a lock, and one thread that
+ * runs their handlers again when woken or every second. */
+#define PARK_MAX 8192
+#define PARK_RECHECK_US 1000000
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct req *head;
+    unsigned count;
+    pthread_t thread;
+    bool running, stopping;
+} park = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+bool req_poll_expired(struct req *r, int64_t wait_s)
+{
+    return mono_us() - r->started_us >= wait_s * 1000000;
+}
+
+bool req_park(struct req *r, const char *key)
+{
+    if (!r->conn)
+        return false;
+    pthread_mutex_lock(&park.lock);
+    bool ok = park.running && !park.stopping && park.count < PARK_MAX;
+    pthread_mutex_unlock(&park.lock);
+    if (ok) {
+        r->park_want = true;
+        str_copy(r->park_key, key, sizeof(r->park_key));
+    }
+    return ok;
+}
+
+/* Suspends r's connection and puts r on the list (the handler asked to wait). */
+static void park_add(struct req *r, bool suspend)
+{
+    pthread_mutex_lock(&park.lock);
+    if (suspend)
+        MHD_suspend_connection(r->conn);
+    r->park_check_us = mono_us() + PARK_RECHECK_US;
+    r->park_next = park.head;
+    park.head = r;
+    park.count++;
+    pthread_mutex_unlock(&park.lock);
+}
+
+void http_wake(const char *key)
+{
+    pthread_mutex_lock(&park.lock);
+    bool any = false;
+    for (struct req *r = park.head; r; r = r->park_next)
+        if (strcmp(r->park_key, key) == 0) {
+            r->park_check_us = 0;
+            any = true;
+        }
+    if (any)
+        pthread_cond_signal(&park.cond);
+    pthread_mutex_unlock(&park.lock);
+}
+
+static void *park_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&park.lock);
+    while (!park.stopping) {
+        int64_t now = mono_us(), next = now + PARK_RECHECK_US;
+        struct req **pp = &park.head, *due = NULL;
+        while (*pp) {
+            struct req *r = *pp;
+            if (r->park_check_us <= now) {
+                *pp = r->park_next;
+                park.count--;
+                r->park_next = due;
+                due = r;
+            } else {
+                if (r->park_check_us < next)
+                    next = r->park_check_us;
+                pp = &r->park_next;
+            }
+        }
+        pthread_mutex_unlock(&park.lock);
+        while (due) {
+            struct req *r = due;
+            due = r->park_next;
+            call_handler(r);
+            if (r->park_want) {
+                park_add(r, false);
+            } else {
+                r->slow_done = true;
+                MHD_resume_connection(r->conn);
+            }
+        }
+        pthread_mutex_lock(&park.lock);
+        if (park.stopping)
+            break;
+        bool woken = false;
+        for (struct req *r = park.head; r; r = r->park_next)
+            woken = woken || r->park_check_us == 0;
+        if (!woken) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t wait_us = next - mono_us();
+            if (wait_us < 1000)
+                wait_us = 1000;
+            int64_t ns = ts.tv_nsec + wait_us * 1000;
+            ts.tv_sec += ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&park.cond, &park.lock, &ts);
+        }
+    }
+    /* Stopping: every parked request is answered so that its connection can close. */
+    while (park.head) {
+        struct req *r = park.head;
+        park.head = r->park_next;
+        park.count--;
+        req_set_header(r, "Retry-After", "1");
+        reply_fail(r, 503, "The server is shutting down; retry in a second.");
+        r->slow_done = true;
+        MHD_resume_connection(r->conn);
+    }
+    pthread_mutex_unlock(&park.lock);
+    store_thread_done();
+    return NULL;
 }
 
 /* Slow work (password hashing: ~90 ms and 64 MiB each) runs on a few worker threads
@@ -508,6 +638,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         } else if (parse_body(r) == 0) {
             if (!(r->route->flags & R_SLOW)) {
                 call_handler(r);
+                if (r->park_want) {
+                    park_add(r, true);
+                    return MHD_YES;
+                }
             } else if (slow_enqueue(r)) {
                 return MHD_YES;
             } else {
@@ -759,6 +893,10 @@ int http_start(const struct http_opts *o)
             http_stop();
             return -1;
         }
+    park.stopping = false;
+    park.running = pthread_create(&park.thread, NULL, park_main, NULL) == 0;
+    if (!park.running)
+        log_warn(NULL, "Cannot start the long-poll thread: agents will poll without waiting.");
     daemon_handle = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_THREAD_POOL_SIZE, o->threads, MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
@@ -784,6 +922,14 @@ void http_stop(void)
     for (unsigned i = 0; i < slow.nworkers; i++)
         pthread_join(slow.workers[i], NULL);
     slow.nworkers = 0;
+    pthread_mutex_lock(&park.lock);
+    bool parker = park.running;
+    park.stopping = true;
+    pthread_cond_signal(&park.cond);
+    pthread_mutex_unlock(&park.lock);
+    if (parker)
+        pthread_join(park.thread, NULL);
+    park.running = false;
     if (daemon_handle)
         MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;

@@ -108,6 +108,33 @@ static const char *const migrations[] = {
     "CREATE TABLE heat_followers(instance_id TEXT PRIMARY KEY REFERENCES instances(id)"
     "  ON DELETE CASCADE, paused INT NOT NULL DEFAULT 0, day INT NOT NULL DEFAULT 0,"
     "  ran_s REAL NOT NULL DEFAULT 0, changed_at INT NOT NULL DEFAULT 0);",
+    /* 4: hosts run by hearth-agent (src/core/agent.c, docs/agent-protocol.md): one
+     * credential per host (a hash of its secret), the jobs handed to agents (leased until
+     * leased_until, epoch ms), the domains and host stats they report, the counters per
+     * instance (server diagnostics), where a live migration may reach a host, which host
+     * a port is bound to, and the live migrations of servers. */
+    "CREATE TABLE agent_credentials(host TEXT PRIMARY KEY, secret_hash TEXT NOT NULL,"
+    "  created_at INT NOT NULL);"
+    "CREATE TABLE agent_jobs(id INTEGER PRIMARY KEY, host TEXT NOT NULL, instance_id TEXT NOT"
+    "  NULL, kind TEXT NOT NULL, arg TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '{}',"
+    "  after_id INT, leased_until INT NOT NULL DEFAULT 0, result TEXT, created_at INT NOT NULL);"
+    "CREATE INDEX agent_jobs_host ON agent_jobs(host, id);"
+    "CREATE INDEX agent_jobs_instance ON agent_jobs(instance_id);"
+    "CREATE TABLE agent_domains(host TEXT NOT NULL, instance_id TEXT NOT NULL, state TEXT NOT"
+    "  NULL, error TEXT, updated_at INT NOT NULL, PRIMARY KEY(host, instance_id));"
+    "CREATE TABLE agent_hosts(host TEXT PRIMARY KEY, boot_id TEXT NOT NULL DEFAULT '',"
+    "  driver TEXT NOT NULL DEFAULT '', busy_cores REAL NOT NULL DEFAULT 0, running INT NOT"
+    "  NULL DEFAULT 0, rapl_w REAL NOT NULL DEFAULT -1, reported_at INT NOT NULL DEFAULT 0);"
+    "CREATE TABLE instance_stats(instance_id TEXT PRIMARY KEY REFERENCES instances(id) ON"
+    "  DELETE CASCADE, host TEXT NOT NULL, stats TEXT NOT NULL, updated_at INT NOT NULL);"
+    "ALTER TABLE hosts ADD COLUMN migrate_uri TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE ports ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE migrations(seq INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, instance_id"
+    "  TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL, source TEXT NOT NULL,"
+    "  dest TEXT NOT NULL, status TEXT NOT NULL, kind TEXT NOT NULL DEFAULT 'live-migration',"
+    "  vcpus INT NOT NULL, ram_mb INT NOT NULL, disk_gb INT NOT NULL, error TEXT,"
+    "  created_at INT NOT NULL, updated_at INT NOT NULL);"
+    "CREATE INDEX migrations_instance ON migrations(instance_id);",
 };
 
 int schema_migrate(sqlite3 *db)
