@@ -43,9 +43,9 @@ static void usage(FILE *f)
             HEARTH_DEV_CONFIG);
 }
 
-static int make_dir(const char *path)
+static int make_dir(const char *path, mode_t mode)
 {
-    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
         return 0;
     log_error(NULL, "Cannot create the folder '%s': %s.", path, strerror(errno));
     return -1;
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 
     char path[4096];
     snprintf(path, sizeof(path), "%s/images", data);
-    if (make_dir(data) < 0 || make_dir(path) < 0)
+    if (make_dir(data, 0700) < 0 || make_dir(path, 0700) < 0)
         return 1;
     snprintf(path, sizeof(path), "%s/hearth.db", data);
     if (store_open(path) < 0)
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
         snprintf(instances_dir, sizeof(instances_dir), "%s/instances", abs ? abs : data);
         free(abs);
     }
-    if (uses_libvirt && (!virt_libvirt_path_ok(instances_dir) || make_dir(instances_dir) < 0)) {
+    if (uses_libvirt && (!virt_libvirt_path_ok(instances_dir) || make_dir(instances_dir, 0711) < 0)) {
         log_error(NULL,
                   "The libvirt instances folder '%s' must be an absolute path of letters, "
                   "digits and '/._-' that hearthd can create.",

@@ -63,6 +63,9 @@
 
 static struct {
     pthread_mutex_t lock;
+    /* Held while an instance's files are made: two jobs for one instance (a job handed out
+     * again) never write the same overlay at once, nor rename one over a disk in use. */
+    pthread_mutex_t files_lock;
     struct virt_libvirt_opts opts;
     virConnectPtr conn;
     /* The host's CPU time at the last host_stats, for a busy-cores rate. */
@@ -70,6 +73,7 @@ static struct {
     int64_t cpu_at_ms;
     bool down; /* the last open failed: said once in the log, not at every heartbeat */
 } lv = {.lock = PTHREAD_MUTEX_INITIALIZER,
+        .files_lock = PTHREAD_MUTEX_INITIALIZER,
         .opts = {.uri = "qemu:///system",
                  .virt_type = "kvm",
                  .instances_dir = "/var/lib/hearth/instances"}};
@@ -380,7 +384,7 @@ static int check_instance(const struct virt_instance *vi, char *err, size_t errl
     if (vi->public_key && strnlen(vi->public_key, PUBLIC_KEY_MAX + 1) > PUBLIC_KEY_MAX)
         return why(err, errlen, "Its public key is longer than %d bytes.", PUBLIC_KEY_MAX);
     if (vi->nports < 0 || vi->nports > VIRT_PORTS_MAX)
-        return why(err, errlen, "It has more than %d ports.", VIRT_PORTS_MAX);
+        return why(err, errlen, "Its number of ports is not between 0 and %d.", VIRT_PORTS_MAX);
     for (int i = 0; i < vi->nports; i++) {
         const struct virt_port *p = &vi->ports[i];
         if (!uuid_ok(p->id) || !uuid_ok(p->network_id))
@@ -943,8 +947,8 @@ static int ensure_bridge(struct ctx *c, const char *br)
 
 /* Everything vi's domain XML names but the domain: its folder, disk overlay, config drive
  * and bridges. Idempotent. */
-static int prepare_host(struct ctx *c, const struct virt_instance *vi, const struct inst_files *f,
-                        const char *meta, const char *net)
+static int prepare_files(struct ctx *c, const struct virt_instance *vi, const struct inst_files *f,
+                         const char *meta, const char *net)
 {
     /* QEMU (libvirt-qemu) must reach its files by name; nobody needs to list them. */
     if (mkdir(f->dir, 0751) < 0 && errno != EEXIST)
@@ -961,6 +965,16 @@ static int prepare_host(struct ctx *c, const struct virt_instance *vi, const str
             return -1;
     }
     return 0;
+}
+
+/* prepare_files, one instance at a time in this process. */
+static int prepare_host(struct ctx *c, const struct virt_instance *vi, const struct inst_files *f,
+                        const char *meta, const char *net)
+{
+    pthread_mutex_lock(&lv.files_lock);
+    int rc = prepare_files(c, vi, f, meta, net);
+    pthread_mutex_unlock(&lv.files_lock);
+    return rc;
 }
 
 /* The bridges a defined domain's XML names, made again where missing: what a domain

@@ -119,10 +119,11 @@ static int run(const char *const argv[])
 /* A tiny base image at dir/_base/name ("raw" or "qcow2", size as qemu-img reads it). */
 static void make_base(char *out, size_t size, const char *name, const char *fmt, const char *vsize)
 {
-    char base[300];
+    char base[600];
     snprintf(base, sizeof(base), "%s/_base", dir);
     mkdir(base, 0755);
-    snprintf(out, size, "%s/%s", base, name);
+    int n = snprintf(out, size, "%s/%s", base, name);
+    assert_true(n > 0 && (size_t)n < size);
     const char *argv[] = {"qemu-img", "create", "-f", fmt, out, vsize, NULL};
     assert_int_equal(run(argv), 0);
 }
