@@ -20,6 +20,7 @@ run: build
 	$(BUILD)/hearthd --dev --listen $(LISTEN) --data $(abspath $(DATA))
 
 test: build
+	@./scripts/install-deps.sh guests
 	@./tests/run-all.sh $(BUILD)
 
 test-unit: build

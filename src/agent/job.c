@@ -153,7 +153,7 @@ json_t *job_run(struct agent *a, struct client *cl, json_t *job, const char *rid
     if (jx_str(&c, job, "kind", 32, true, &kind) < 0 ||
         read_uuid(&c, job, "instance_id", true, &iid) < 0)
         goto done;
-    log_debug(rid, "Job %s of instance %s starts.", kind, iid);
+    log_info(rid, "Job %s of instance %s starts.", kind, iid);
     rc = dispatch(a, cl, &c, job, kind, iid, &console);
     if (rc == 0 && strcmp(kind, "console") != 0)
         rc = a->drv->state(&c, a->cfg->host, iid, &st, NULL, 0);

@@ -129,6 +129,20 @@ static const char *member_str(json_t *o, const char *key, size_t max, bool *bad)
     return s;
 }
 
+/* Free text (a libvirt message): any string of at most max bytes without NUL. */
+static const char *member_text(json_t *o, const char *key, size_t max, bool *bad)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return NULL;
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) > max || strlen(s) != json_string_length(v)) {
+        *bad = true;
+        return NULL;
+    }
+    return s;
+}
+
 static int64_t member_int(json_t *o, const char *key, int64_t min, int64_t max, int64_t dflt,
                           bool *bad)
 {
@@ -244,7 +258,7 @@ static int report_check(struct ctx *c, json_t *body)
         bool bad = false;
         const char *id = member_str(d, "id", 36, &bad);
         const char *st = member_str(d, "state", 16, &bad);
-        member_str(d, "error", MESSAGE_MAX, &bad);
+        member_text(d, "error", MESSAGE_MAX, &bad);
         if (bad || !uuid_ok(id) || !domain_state_ok(st))
             return ctx_fail(c, 400, "Domain %zu of the report has no valid id or state.", i);
     }
@@ -297,7 +311,7 @@ int agent_report(struct ctx *c, const char *host, json_t *body)
                     "VALUES(?, ?, ?, ?, ?) ON CONFLICT(host, instance_id) DO UPDATE SET "
                     "state = excluded.state",
                     "ssssI", host, member_str(d, "id", 36, &bad),
-                    member_str(d, "state", 16, &bad), member_str(d, "error", MESSAGE_MAX, &bad),
+                    member_str(d, "state", 16, &bad), member_text(d, "error", MESSAGE_MAX, &bad),
                     now) < 0)
             goto fail;
     }

@@ -125,13 +125,6 @@ for fam in types:
 PY
 }
 
-# cloud_field CLOUD FIELD: a value of clouds.yaml (username, password, project_name).
-cloud_field() {
-    awk -v c="  $1:" -v f="$2:" '$0 == c {on = 1; next}
-        on && /^  [^ ]/ {on = 0}
-        on && $1 == f {print $2; exit}' "$HEARTH_DATA/clouds.yaml"
-}
-
 # ---------------------------------------------------------------- before any server
 expect_match "an admin token" '.' "$tadm"
 expect_match "a tier-2 token" '.' "$t2"

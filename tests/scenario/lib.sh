@@ -161,6 +161,13 @@ hearth_as() {
     )
 }
 
+# cloud_field CLOUD FIELD: a value of clouds.yaml (username, password, project_name).
+cloud_field() {
+    awk -v c="  $1:" -v f="$2:" '$0 == c {on = 1; next}
+        on && /^  [^ ]/ {on = 0}
+        on && $1 == f {print $2; exit}' "$HEARTH_DATA/clouds.yaml"
+}
+
 # token_of CLOUD: prints a fresh token id for a cloud of clouds.yaml.
 token_of() {
     osc --os-cloud "$1" token issue -f value -c id
