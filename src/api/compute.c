@@ -762,6 +762,8 @@ static int h_server_diagnostics(struct req *r)
     return reply_json(r, 200, out);
 }
 
+#define CONSOLE_WAIT_S 15 /* for an agent host's answer */
+
 static int h_server_action(struct req *r)
 {
     static const struct {
@@ -788,7 +790,15 @@ static int h_server_action(struct req *r)
         return live_migrate(r, arg);
     } else if (strcmp(key, "os-getConsoleOutput") == 0) {
         char *text = NULL;
-        if (server_console(&r->c, ARG(r, 0), &text) < 0)
+        int got = r->park_key[0] ? server_console_wait(&r->c, r->park_key,
+                                                       req_poll_expired(r, CONSOLE_WAIT_S), &text)
+                                 : server_console(&r->c, ARG(r, 0), &text, r->park_key);
+        if (got < 0)
+            return -1;
+        /* An agent host was asked: wait parked, without holding an HTTP thread. */
+        if (got == 1 && req_park(r, r->park_key))
+            return 0;
+        if (got == 1 && server_console_wait(&r->c, r->park_key, true, &text) < 0)
             return -1;
         json_t *out = json_pack("{s:s}", "output", text);
         free(text);

@@ -28,7 +28,6 @@
 #include "util/strx.h"
 
 #define HASH_HEX (2 * crypto_generichash_BYTES + 1)
-#define CONSOLE_WAIT_MS 15000
 #define MESSAGE_MAX 1000
 
 static void (*notify_fn)(const char *host);
@@ -394,7 +393,7 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
         return ctx_fail(c, 400, "'message' and 'console' must be strings (the console at most "
                                 "%d bytes).",
                         VIRT_CONSOLE_MAX);
-    char msg[MESSAGE_MAX + 1];
+    char msg[MESSAGE_MAX + 1], wake_token[UUID_LEN + 1] = "";
     str_copy(msg, json_string_value(msg_v) ? json_string_value(msg_v) : "The job failed.",
              sizeof(msg));
     if (store_begin(c) < 0)
@@ -467,7 +466,11 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
         store_rollback();
         return -1;
     }
-    return store_commit(c);
+    if (store_commit(c) < 0)
+        return -1;
+    if (wake_token[0])
+        notify(wake_token);
+    return 0;
 }
 
 int agent_image_path(struct ctx *c, const char *host, const char *image_id, char *out,
@@ -637,50 +640,47 @@ static int ag_host_stats(struct ctx *c, const char *host, struct virt_host_stats
     return 0;
 }
 
-/* As Nova's get_console_output: a call to the host, waited for. */
-static int ag_console_log(struct ctx *c, const char *host, const char *id, char **text_out)
+int agent_console_request(struct ctx *c, const char *host, const char *id,
+                          char token_out[UUID_LEN + 1])
 {
-    char token[UUID_LEN + 1];
-    id_uuid(token);
+    id_uuid(token_out);
     if (sq_exec(c,
                 "INSERT INTO agent_jobs(host, instance_id, kind, arg, created_at) "
                 "VALUES(?, ?, 'console', ?, ?)",
-                "sssI", host, id, token, clock_now_s()) < 0)
+                "sssI", host, id, token_out, clock_now_s()) < 0)
         return -1;
     notify(host);
-    int rc = -1;
-    for (int waited = 0; waited < CONSOLE_WAIT_MS; waited += 50) {
-        json_t *row = sq_one(c, "SELECT result, body FROM agent_jobs WHERE host = ? AND "
-                                "kind = 'console' AND arg = ?",
-                             "ss", host, token);
-        const char *result = row ? json_string_value(json_object_get(row, "result")) : NULL;
-        if (result) {
-            json_t *b = json_loads(json_string_value(json_object_get(row, "body")), 0, NULL);
-            if (strcmp(result, "done") == 0) {
-                const char *t = json_string_value(json_object_get(b, "console"));
-                *text_out = strdup(t ? t : "");
-                rc = *text_out ? 0 : ctx_fail(c, 500, "Out of memory.");
-            } else {
-                const char *m = json_string_value(json_object_get(b, "message"));
-                rc = ctx_fail(c, 500, "The host could not read the console: %s",
-                              m ? m : "unknown error.");
-            }
-            json_decref(b);
-            json_decref(row);
-            break;
-        }
-        json_decref(row);
-        if (c->status)
-            break;
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
+    return 0;
+}
+
+int agent_console_result(struct ctx *c, const char *token, bool give_up, char **text_out)
+{
+    json_t *row = sq_one(c, "SELECT host, result, body FROM agent_jobs WHERE kind = 'console' "
+                            "AND arg = ?",
+                         "s", token);
+    if (!row)
+        return c->status ? -1 : ctx_fail(c, 500, "The console request was lost.");
+    const char *result = json_string_value(json_object_get(row, "result"));
+    int rc = 1;
+    if (result) {
+        json_t *b = json_loads(json_string_value(json_object_get(row, "body")), 0, NULL);
+        const char *t = json_string_value(json_object_get(b, "console"));
+        const char *m = json_string_value(json_object_get(b, "message"));
+        if (strcmp(result, "done") == 0)
+            rc = (*text_out = strdup(t ? t : "")) ? 0 : ctx_fail(c, 500, "Out of memory.");
+        else
+            rc = ctx_fail(c, 500, "The host could not read the console: %s",
+                          m ? m : "unknown error.");
+        json_decref(b);
+    } else if (give_up) {
+        rc = ctx_fail(c, 504, "The agent of host '%s' did not send the console in time.",
+                      json_string_value(json_object_get(row, "host")));
     }
-    if (rc < 0 && !c->status)
-        ctx_fail(c, 504, "The agent of host '%s' did not send the console in %d s.", host,
-                 CONSOLE_WAIT_MS / 1000);
-    struct ctx tidy = {.rid = c->rid};
-    sq_exec(&tidy, "DELETE FROM agent_jobs WHERE host = ? AND kind = 'console' AND arg = ?", "ss",
-            host, token);
+    if (rc != 1) {
+        struct ctx tidy = {.rid = c->rid};
+        sq_exec(&tidy, "DELETE FROM agent_jobs WHERE kind = 'console' AND arg = ?", "s", token);
+    }
+    json_decref(row);
     return rc;
 }
 
@@ -716,7 +716,6 @@ const struct virt_driver agent_virt_driver = {
     .power = ag_power,
     .state = ag_state,
     .host_stats = ag_host_stats,
-    .console_log = ag_console_log,
     .migrate_prepare = ag_migrate_prepare,
     .migrate = ag_migrate,
 };

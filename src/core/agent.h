@@ -42,6 +42,14 @@ int agent_report(struct ctx *c, const char *host, json_t *body);
 json_t *agent_jobs_take(struct ctx *c, const char *host);
 /* The outcome of job id (the body of POST /jobs/{id}); 404 when it is not host's. */
 int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body);
+/* The console of an agent host's instance is a job, as Nova's get_console_output is a call
+ * to the compute: agent_console_request queues it (token_out names it, and is the key the
+ * notify function gets when the answer arrives); agent_console_result returns 1 while it
+ * waits, 0 with the text (malloc'd) when the agent answered, -1 on failure, and 504 when
+ * give_up and there is no answer yet. */
+int agent_console_request(struct ctx *c, const char *host, const char *id,
+                          char token_out[UUID_LEN + 1]);
+int agent_console_result(struct ctx *c, const char *token, bool give_up, char **text_out);
 /* The file of image id for host, which must be named by one of its jobs; 404 otherwise. */
 int agent_image_path(struct ctx *c, const char *host, const char *image_id, char *out,
                      size_t size);

@@ -424,7 +424,8 @@ out:
     return rc;
 }
 
-int server_console(struct ctx *c, const char *id, char **text_out)
+int server_console(struct ctx *c, const char *id, char **text_out,
+                   char ticket_out[UUID_LEN + 1])
 {
     json_t *s = server_get(c, id);
     if (!s)
@@ -436,6 +437,11 @@ int server_console(struct ctx *c, const char *id, char **text_out)
     int rc;
     if (!h)
         rc = ctx_fail(c, 409, "Instance %s is not on any host.", id);
+    else if (drv == &agent_virt_driver)
+        rc = agent_console_request(c, json_string_value(json_object_get(s, "host")), id,
+                                   ticket_out) < 0
+                 ? -1
+                 : 1;
     else if (!drv || !drv->console_log)
         rc = ctx_fail(c, 501, "The console log is not supported by this server's host.");
     else
@@ -590,4 +596,9 @@ json_t *server_diagnostics(struct ctx *c, const char *id)
     json_decref(row);
     json_decref(s);
     return out;
+}
+
+int server_console_wait(struct ctx *c, const char *ticket, bool give_up, char **text_out)
+{
+    return agent_console_result(c, ticket, give_up, text_out);
 }

@@ -68,7 +68,13 @@ json_t *server_migrations(struct ctx *c, const char *instance_id, bool in_progre
 /* The counters the server's host last reported (admin): the agent's per-instance record
  * plus updated_at, vm_state, vcpus, ram_mb; 409 when its host reports none. */
 json_t *server_diagnostics(struct ctx *c, const char *id);
-int server_console(struct ctx *c, const char *id, char **text_out);
+/* The console log of server id: 0 with *text_out (malloc'd) when its host's driver reads
+ * it at once; 1 with ticket_out when an agent host was asked (the text comes through
+ * server_console_wait; the ticket is also the key the agent's answer wakes); -1. */
+int server_console(struct ctx *c, const char *id, char **text_out,
+                   char ticket_out[UUID_LEN + 1]);
+/* 1 while the host has not answered (504 instead when give_up), 0 with the text, -1. */
+int server_console_wait(struct ctx *c, const char *ticket, bool give_up, char **text_out);
 
 /* Nova's status for a record's vm_state and task_state. */
 const char *server_status(const char *vm_state, const char *task_state);

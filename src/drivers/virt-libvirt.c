@@ -467,9 +467,11 @@ int virt_libvirt_domain_xml(const struct virt_instance *vi, const char *virt_typ
             sb_printf(&b, "<mtu size='%d'/>", p->mtu);
         sb_printf(&b, "</interface>");
     }
+    /* append: a start (or a migration's target) adds to the log instead of emptying it. */
     sb_printf(&b,
-              "<serial type='file'><source path='%s'/><target port='0'/></serial>"
-              "<console type='file'><source path='%s'/><target type='serial' port='0'/>"
+              "<serial type='file'><source path='%s' append='on'/><target port='0'/></serial>"
+              "<console type='file'><source path='%s' append='on'/>"
+              "<target type='serial' port='0'/>"
               "</console></devices></domain>",
               paths->console, paths->console);
     if (b.over)

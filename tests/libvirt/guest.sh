@@ -90,8 +90,9 @@ putmod() {
     echo "$name" >> "$ORDER"
 }
 
-# Depth-first: dependencies of $1 (a path relative to MODDIR), then $1 itself.
-# Recursion in sh shares variables, so the dependency list is read fresh per call.
+# Depth-first: dependencies of $1 (a path relative to MODDIR), then $1 itself. sh has no
+# local variables: the loop's word list is expanded before recursing, and putmod works
+# from $1 alone.
 addmod() {
     base=$(basename "$1")
     name=${base%%.ko*}
@@ -104,7 +105,10 @@ addmod() {
     putmod "$1"
 }
 
-for m in virtio_pci virtio_blk virtio_net isofs button evdev; do
+# virtio disks and NIC, the iso9660 config drive, the ACPI power button (button, evdev),
+# and an IDE CD-ROM (ata_piix, sr_mod) in case the config drive is attached as one, the
+# way Nova attaches it by default.
+for m in virtio_pci virtio_blk virtio_net isofs button evdev ata_piix sr_mod; do
     p=$(modpath "$m")
     if [ -z "$p" ]; then
         # Built into the kernel (=y) needs nothing; say so in case a module is missing.
@@ -150,12 +154,15 @@ echo "HEARTH-GUEST-BOOTED"
 # Power button -> poweroff (see /etc/acpi). acpid opens /dev/input/event*.
 acpid -c /etc/acpi -l /dev/null 2>/dev/null || echo "HEARTH-GUEST: no acpid"
 
-# The config drive: a virtio disk with an iso9660 filesystem labelled "cidata".
+# The config drive: a virtio disk (or an IDE CD-ROM) with an iso9660 filesystem labelled
+# "cidata".
 # An iso9660 primary volume descriptor sits at byte 32768: "CD001" at offset 1,
 # the volume label (32 bytes, space padded) at offset 40.
 find_cidata() {
-    for d in /dev/vd*; do
+    for d in /dev/vd* /dev/sr*; do
         [ -b "$d" ] || continue
+        # An empty CD-ROM drive has size 0; reading it only waits.
+        [ "$(cat "/sys/class/block/${d#/dev/}/size" 2>/dev/null)" != 0 ] || continue
         magic=$(dd if="$d" bs=1 skip=32769 count=5 2>/dev/null)
         [ "$magic" = "CD001" ] || continue
         label=$(dd if="$d" bs=1 skip=32808 count=32 2>/dev/null | tr -d ' \000')
@@ -166,13 +173,14 @@ find_cidata() {
     done
     return 1
 }
-# Disks appear a moment after virtio_blk loads: wait up to 5 s.
+# virtio disks exist once virtio_blk is loaded; an IDE CD-ROM shows up a moment later
+# (libata probes in the background): look for up to 3 s.
 CIDATA=
 i=0
-while [ $i -lt 50 ]; do
+while [ $i -lt 12 ]; do
     CIDATA=$(find_cidata) && break
     CIDATA=
-    sleep 0.1
+    sleep 0.25
     i=$((i + 1))
 done
 

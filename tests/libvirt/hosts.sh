@@ -149,8 +149,9 @@ log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
 EOF
     cat > "$hv/etc/qemu.conf" <<EOF
 # written by tests/libvirt/hosts.sh for hv$k
-# Where a source QEMU sends migration data when the caller gives no migrate URI
-# (the default would be this hv's hostname, which resolves nowhere).
+# The address a source QEMU sends migration data to when the caller gives no migrate
+# URI (VIR_MIGRATE_PARAM_URI). The default is this hv's hostname, which only resolves
+# through the /etc/hosts made by start; the address does not depend on it.
 migration_host = "$ip"
 EOF
     cat > "$hv/etc/virtlogd.conf" <<EOF
@@ -162,6 +163,9 @@ EOF
 # ---- start -----------------------------------------------------------------------------------
 start() {
     dir=$1 n=$2
+    if [ "$(id -u)" != 0 ]; then log "start needs root"; exit 1; fi
+    case $n in ''|*[!0-9]*) usage ;; esac
+    if [ "$n" -lt 1 ] || [ "$n" -gt 200 ]; then usage; fi
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
 
@@ -295,7 +299,10 @@ stop() {
     killlist $pids
     pids=
     for k in $ks; do
-        pids="$pids $(pidsof $(ls "$dir/hv$k"/run/qemu/*.pid 2>/dev/null | grep -v /driver.pid))"
+        for f in "$dir/hv$k"/run/qemu/*.pid; do
+            # driver.pid is libvirtd's own lock file, not a QEMU.
+            case $f in */driver.pid) ;; *) pids="$pids $(pidsof "$f")" ;; esac
+        done
     done
     killlist $pids
     pids=

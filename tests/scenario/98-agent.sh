@@ -43,7 +43,7 @@ agent_stop() {
     wait "$AGENT_PID" 2>/dev/null
     AGENT_PID=
 }
-trap 'agent_stop KILL' EXIT
+at_exit 'agent_stop KILL'
 
 # service_state HOST: "enabled up" as `compute service list` shows it.
 service_state() {

@@ -28,6 +28,8 @@
 # Environment:
 #   HEARTH_BUILD      directory holding hearthd and hearth (default /work/main/build)
 #   HEARTHD_ARGS      extra arguments for hearthd (word-split)
+#   HEARTH_LISTEN_ADDR the address hearthd listens on (default 127.0.0.1; 0.0.0.0 for
+#                     agents in other network namespaces)
 #   HEARTH_TEST_KEEP  1 = keep the data directory even when everything passed
 #   CMD_TIMEOUT       seconds allowed to one CLI call (default 120)
 
@@ -377,7 +379,8 @@ print(s.getsockname()[1])' 2>/dev/null && return 0
 _launch_hearthd() {
     local timeout=${1:-15}
     # shellcheck disable=SC2086
-    "$HEARTHD_BIN" --dev --listen "127.0.0.1:$HEARTH_PORT" --data "$HEARTH_DATA" \
+    "$HEARTHD_BIN" --dev --listen "${HEARTH_LISTEN_ADDR:-127.0.0.1}:$HEARTH_PORT" \
+        --data "$HEARTH_DATA" \
         ${HEARTHD_ARGS:-} 2>>"$HEARTH_DATA/hearthd.log" >/dev/null &
     HEARTHD_PID=$!
     local deadline=$((SECONDS + timeout)) code
@@ -484,10 +487,21 @@ _summary() {
     echo "$PASSED passed, $FAILED failed"
 }
 
+# at_exit CMD: runs CMD (eval'd) when the test ends, however it ends, before hearthd
+# stops (agents, test hypervisors). Last added, first run.
+_AT_EXIT=()
+at_exit() { _AT_EXIT=("$1" "${_AT_EXIT[@]}"); }
+_run_at_exit() {
+    local cmd
+    for cmd in "${_AT_EXIT[@]}"; do eval "$cmd"; done
+    _AT_EXIT=()
+}
+
 _on_exit() {
     local rc=$?
     [ "$_FINISHED" -eq 1 ] && return
     _FINISHED=1
+    _run_at_exit
     stop_hearthd
     LAST_CMD=
     fail "test script ran to its end (it stopped early with exit code $rc)"
@@ -502,6 +516,7 @@ trap 'exit 143' TERM
 # finish: stops hearthd, removes the data directory unless something failed,
 # prints the counts as the last line, exits non-zero if anything failed.
 finish() {
+    _run_at_exit
     stop_hearthd
     _FINISHED=1
     _cleanup_data
