@@ -29,10 +29,12 @@ test-unit: build
 test-scenario: build
 	HEARTH_BUILD=$(abspath $(BUILD)) ./tests/scenario/run.sh
 
-# The libvirt driver alone: its unit test and its scenarios (both are in 'make test' too).
+# The libvirt driver alone: its unit test and its scenarios, on libvirt's test driver and
+# on two real hypervisors with real guests (all are in 'make test' too).
 test-libvirt: build
+	@./scripts/install-deps.sh guests
 	$(BUILD)/tests/unit/test_libvirt
-	HEARTH_BUILD=$(abspath $(BUILD)) ./tests/scenario/run.sh 96-libvirt.sh
+	HEARTH_BUILD=$(abspath $(BUILD)) ./tests/scenario/run.sh 96-libvirt.sh 99-libvirt-guests.sh
 
 # libFuzzer targets (clang, ASan+UBSan) for FUZZ_SECONDS each; CI runs a short pass.
 FUZZ_SECONDS ?= 60

@@ -28,8 +28,8 @@ static void on_signal(int sig)
 
 const char *agent_state_name(enum virt_state st)
 {
-    static const char *const names[] = {"gone", "building", "running", "shutoff",
-                                        "suspended", "error"};
+    static const char *const names[] = {"gone",    "building",  "running",
+                                        "shutoff", "suspended", "error"};
     return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "error";
 }
 
@@ -48,8 +48,8 @@ int agent_answer(struct agent *a, int status, const char *what, const char *err,
     }
     pthread_mutex_unlock(&a->lock);
     if (down && !was_down && status < 0)
-        log_warn(NULL, "Lost hearthd at %s (%s: %s); retrying with backoff.",
-                 a->cfg->hearthd_url, what, err);
+        log_warn(NULL, "Lost hearthd at %s (%s: %s); retrying with backoff.", a->cfg->hearthd_url,
+                 what, err);
     else if (down && !was_down)
         log_warn(NULL, "hearthd at %s answers HTTP %d (%s); retrying with backoff.",
                  a->cfg->hearthd_url, status, what);
@@ -71,7 +71,8 @@ static const char *answer_message(json_t *ans)
 {
     const char *m = json_string_value(json_object_get(ans, "message")), *key;
     json_t *v;
-    json_object_foreach(ans, key, v) {
+    json_object_foreach(ans, key, v)
+    {
         if (!m && json_is_object(v)) /* {"<fault>": {"message": ...}} */
             m = json_string_value(json_object_get(v, "message"));
     }
@@ -93,14 +94,13 @@ static int register_now(struct agent *a, struct client *cl)
     const struct agent_config *cfg = a->cfg;
     char err[256];
     json_t *ans = NULL;
-    json_t *body = json_pack("{s:{s:s, s:s*, s:s*, s:I, s:I, s:I, s:s, s:s*, s:s*, s:s}}",
-                             "host", "az", cfg->az, "cluster", cfg->cluster[0] ? cfg->cluster : NULL,
-                             "cpu_model", cfg->cpu_model[0] ? cfg->cpu_model : NULL, "vcpus",
-                             (json_int_t)cfg->vcpus, "ram_mb", (json_int_t)cfg->ram_mb,
-                             "disk_gb", (json_int_t)cfg->disk_gb, "driver", cfg->driver,
-                             "host_ip", cfg->host_ip[0] ? cfg->host_ip : NULL, "migrate_uri",
-                             cfg->migrate_uri[0] ? cfg->migrate_uri : NULL, "boot_id",
-                             a->boot_id);
+    json_t *body =
+        json_pack("{s:{s:s, s:s*, s:s*, s:I, s:I, s:I, s:s, s:s*, s:s*, s:s}}", "host", "az",
+                  cfg->az, "cluster", cfg->cluster[0] ? cfg->cluster : NULL, "cpu_model",
+                  cfg->cpu_model[0] ? cfg->cpu_model : NULL, "vcpus", (json_int_t)cfg->vcpus,
+                  "ram_mb", (json_int_t)cfg->ram_mb, "disk_gb", (json_int_t)cfg->disk_gb, "driver",
+                  cfg->driver, "host_ip", cfg->host_ip[0] ? cfg->host_ip : NULL, "migrate_uri",
+                  cfg->migrate_uri[0] ? cfg->migrate_uri : NULL, "boot_id", a->boot_id);
     int st = client_json(cl, "POST", "/register", body, 30, true, &ans, err, sizeof(err));
     json_decref(body);
     if (!atomic_load(&a->stop))
@@ -141,9 +141,9 @@ static void post_outcome(struct agent *a, struct client *cl, json_int_t id, cons
     int backoff = 1;
     snprintf(path, sizeof(path), "/jobs/%lld", (long long)id);
     for (;;) {
-        int st = agent_answer(a, client_json(cl, "POST", path, outcome, 30, false, NULL, err,
-                                             sizeof(err)),
-                              "job outcome", err, false);
+        int st = agent_answer(
+            a, client_json(cl, "POST", path, outcome, 30, false, NULL, err, sizeof(err)),
+            "job outcome", err, false);
         if (st >= 200 && st < 300)
             return;
         if (st == 404) {
@@ -152,8 +152,7 @@ static void post_outcome(struct agent *a, struct client *cl, json_int_t id, cons
             return;
         }
         if (st >= 400 && st < 500 && st != 401 && st != 429) {
-            log_error(rid, "hearthd refused the outcome of job %lld (HTTP %d).", (long long)id,
-                      st);
+            log_error(rid, "hearthd refused the outcome of job %lld (HTTP %d).", (long long)id, st);
             return;
         }
         if (atomic_load(&a->stop)) {
@@ -174,7 +173,8 @@ static void run_jobs(struct agent *a, struct client *cl, json_t *ans)
         log_warn(NULL, "hearthd's answer to the job poll has no 'jobs' array.");
         return;
     }
-    json_array_foreach(jobs, i, job) {
+    json_array_foreach(jobs, i, job)
+    {
         json_int_t id = json_integer_value(json_object_get(job, "id"));
         char rid[32];
         if (atomic_load(&a->stop))
@@ -243,7 +243,9 @@ static int parse_args(int argc, char **argv, const char **config)
     while ((opt = getopt_long(argc, argv, "c:L:h", opts, NULL)) != -1) {
         int l = 0;
         switch (opt) {
-        case 'c': *config = optarg; break;
+        case 'c':
+            *config = optarg;
+            break;
         case 'L':
             while (l < 4 && strcmp(optarg, levels[l]) != 0)
                 l++;
@@ -251,8 +253,11 @@ static int parse_args(int argc, char **argv, const char **config)
                 return 2;
             log_set_level((enum log_level)l);
             break;
-        case 'h': usage(stdout); return 0;
-        default: return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return 2;
         }
     }
     return optind < argc || !*config ? 2 : -1;
@@ -296,8 +301,10 @@ int main(int argc, char **argv)
                                                            .virt_type = cfg.virt_type,
                                                            .instances_dir = cfg.instances_dir});
     if (!a->drv->list || !a->drv->state)
-        snprintf(err, sizeof(err), "The virt driver '%s' cannot list its domains or read their "
-                 "state: an agent needs both.", a->drv->name);
+        snprintf(err, sizeof(err),
+                 "The virt driver '%s' cannot list its domains or read their "
+                 "state: an agent needs both.",
+                 a->drv->name);
     if (err[0] || imgcache_init(cfg.instances_dir, err, sizeof(err)) < 0 ||
         client_open(&jobs_client, cfg.hearthd_url, cfg.host, cfg.secret, &a->stop) < 0 ||
         client_open(&report_client, cfg.hearthd_url, cfg.host, cfg.secret, &a->stop) < 0) {
@@ -323,9 +330,10 @@ int main(int argc, char **argv)
         log_error(NULL, "hearth-agent cannot start its reporter: %s.", strerror(rc));
         return 1;
     }
-    log_info(NULL, "hearth-agent starts: host '%s', driver '%s', hearthd %s, cache %s/_base, "
-                   "boot %s.", cfg.host, cfg.driver, cfg.hearthd_url, cfg.instances_dir,
-             a->boot_id);
+    log_info(NULL,
+             "hearth-agent starts: host '%s', driver '%s', hearthd %s, cache %s/_base, "
+             "boot %s.",
+             cfg.host, cfg.driver, cfg.hearthd_url, cfg.instances_dir, a->boot_id);
     run(a, &jobs_client);
 
     pthread_mutex_lock(&a->lock);

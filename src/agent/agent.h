@@ -22,12 +22,12 @@ struct agent {
     char boot_id[UUID_LEN + 1]; /* made at each start: tells hearthd the agent restarted */
     atomic_bool stop;           /* SIGTERM or SIGINT arrived */
     struct client *report_client;
-    pthread_mutex_t reg_lock;   /* one registration at a time */
-    pthread_mutex_t lock;       /* guards what follows */
-    pthread_cond_t wake;        /* the reporter sleeps on it (CLOCK_MONOTONIC) */
-    bool registered;            /* false: register before the next request */
-    bool report_now;            /* jobs just ran: report without waiting */
-    bool lost;                  /* hearthd did not answer the last request */
+    pthread_mutex_t reg_lock; /* one registration at a time */
+    pthread_mutex_t lock;     /* guards what follows */
+    pthread_cond_t wake;      /* the reporter sleeps on it (CLOCK_MONOTONIC) */
+    bool registered;          /* false: register before the next request */
+    bool report_now;          /* jobs just ran: report without waiting */
+    bool lost;                /* hearthd did not answer the last request */
     int report_s, poll_s;
 };
 

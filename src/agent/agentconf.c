@@ -28,11 +28,15 @@ struct key_def {
     int64_t min, max;    /* of an integer */
 };
 
-#define STR(sec, key, field)                                                                      \
-    {sec, key, KEY_STR, offsetof(struct agent_config, field),                                     \
-     sizeof(((struct agent_config *)0)->field), 0, 0}
-#define INT(sec, key, field, lo, hi)                                                              \
-    {sec, key, KEY_INT, offsetof(struct agent_config, field), 0, lo, hi}
+#define STR(sec, key, field)                                                                       \
+    {                                                                                              \
+        sec, key, KEY_STR, offsetof(struct agent_config, field),                                   \
+            sizeof(((struct agent_config *)0)->field), 0, 0                                        \
+    }
+#define INT(sec, key, field, lo, hi)                                                               \
+    {                                                                                              \
+        sec, key, KEY_INT, offsetof(struct agent_config, field), 0, lo, hi                         \
+    }
 
 static const struct key_def keys[] = {
     STR("agent", "hearthd_url", hearthd_url),
@@ -94,8 +98,10 @@ static int on_key(void *user, const char *section, const char *name, const char 
             failf(cfg, "Invalid value '%.64s' for '%s' in [%s]: a whole number from %lld to %lld.",
                   value, name, section, (long long)k->min, (long long)k->max);
         else
-            failf(cfg, "Invalid value '%.64s' for '%s' in [%s]: longer than %zu characters or "
-                       "not text.", value, name, section, k->size - 1);
+            failf(cfg,
+                  "Invalid value '%.64s' for '%s' in [%s]: longer than %zu characters or "
+                  "not text.",
+                  value, name, section, k->size - 1);
         return 0; /* inih: an error */
     }
     if (!section_known)
@@ -130,9 +136,10 @@ static int read_secret(struct agent_config *cfg)
         n = read(fd, cfg->secret, sizeof(cfg->secret));
     close(fd);
     if (n < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077))
-        return failf(cfg, "The secret file '%s' must be a regular file that only its owner "
-                          "may read (mode %04o): chmod 600 it.", cfg->secret_file,
-                     (unsigned)(st.st_mode & 07777));
+        return failf(cfg,
+                     "The secret file '%s' must be a regular file that only its owner "
+                     "may read (mode %04o): chmod 600 it.",
+                     cfg->secret_file, (unsigned)(st.st_mode & 07777));
     if ((size_t)n >= sizeof(cfg->secret))
         return failf(cfg, "The secret file '%s' is longer than %zu bytes.", cfg->secret_file,
                      sizeof(cfg->secret) - 1);
@@ -149,7 +156,8 @@ static int check(struct agent_config *cfg)
     while (n > 0 && cfg->hearthd_url[n - 1] == '/')
         cfg->hearthd_url[--n] = '\0';
     if ((strncmp(cfg->hearthd_url, "http://", 7) != 0 &&
-         strncmp(cfg->hearthd_url, "https://", 8) != 0) || strpbrk(cfg->hearthd_url, " ?#"))
+         strncmp(cfg->hearthd_url, "https://", 8) != 0) ||
+        strpbrk(cfg->hearthd_url, " ?#"))
         return failf(cfg, "[agent] hearthd_url must be hearthd's http:// or https:// address, "
                           "such as http://10.77.0.1:5000.");
     if (!word_ok(cfg->host, "._-"))
@@ -170,8 +178,10 @@ static int check(struct agent_config *cfg)
     if (!cfg->vcpus || !cfg->ram_mb || !cfg->disk_gb)
         return failf(cfg, "[agent] needs vcpus, ram_mb and disk_gb: the host's size.");
     if (cfg->cpu_model[0] && !word_ok(cfg->cpu_model, "._-"))
-        return failf(cfg, "Invalid cpu_model '%s' in [agent]: libvirt's name, such as "
-                          "EPYC-Rome.", cfg->cpu_model);
+        return failf(cfg,
+                     "Invalid cpu_model '%s' in [agent]: libvirt's name, such as "
+                     "EPYC-Rome.",
+                     cfg->cpu_model);
     if (!word_ok(cfg->az, "._-") || (cfg->cluster[0] && !word_ok(cfg->cluster, "._-")))
         return failf(cfg, "[agent] needs az, and az and cluster may hold only letters, digits, "
                           "'.', '_' and '-'.");
@@ -181,15 +191,19 @@ static int check(struct agent_config *cfg)
     if (cfg->migrate_uri[0] &&
         (!strstr(cfg->migrate_uri, "://") || strpbrk(cfg->migrate_uri, " '\"<>") ||
          strlen(cfg->migrate_uri) > 200))
-        return failf(cfg, "Invalid migrate_uri '%s' in [agent]: a libvirt URI such as "
-                          "qemu+tcp://10.77.0.2/system.", cfg->migrate_uri);
+        return failf(cfg,
+                     "Invalid migrate_uri '%s' in [agent]: a libvirt URI such as "
+                     "qemu+tcp://10.77.0.2/system.",
+                     cfg->migrate_uri);
     if (!cfg->libvirt_uri[0] || strchr(cfg->libvirt_uri, ' '))
         return failf(cfg, "Invalid uri '%s' in [libvirt].", cfg->libvirt_uri);
     if (strcmp(cfg->virt_type, "kvm") != 0 && strcmp(cfg->virt_type, "qemu") != 0)
         return failf(cfg, "Invalid virt_type '%s' in [libvirt]: kvm or qemu.", cfg->virt_type);
     if (!virt_libvirt_path_ok(cfg->instances_dir))
-        return failf(cfg, "Invalid instances_dir '%s' in [libvirt]: an absolute path of "
-                          "letters, digits and '/._-'.", cfg->instances_dir);
+        return failf(cfg,
+                     "Invalid instances_dir '%s' in [libvirt]: an absolute path of "
+                     "letters, digits and '/._-'.",
+                     cfg->instances_dir);
     return 0;
 }
 

@@ -9,7 +9,7 @@ struct agent_config {
     char host[64];         /* the credential's host name */
     char secret[256];      /* from secret or secret_file; never logged, wiped at exit */
     char secret_file[256];
-    char driver[16];       /* libvirt | sim */
+    char driver[16]; /* libvirt | sim */
     char az[64], cluster[64], cpu_model[65], host_ip[64], migrate_uri[256];
     int64_t vcpus, ram_mb, disk_gb;
     int64_t report_s, poll_s; /* 0: not set; then hearthd's answer to register, or 5 and 20 */

@@ -13,10 +13,10 @@
 
 struct client {
     CURL *curl;
-    char base[320];            /* hearthd_url + "/hearth/v1/agent" */
-    char host_hdr[96];         /* "X-Hearth-Host: hv1" */
-    char secret_hdr[300];      /* "X-Hearth-Secret: ...": wiped by client_close */
-    const atomic_bool *stop;   /* when set, an interruptible call gives up within a second */
+    char base[320];          /* hearthd_url + "/hearth/v1/agent" */
+    char host_hdr[96];       /* "X-Hearth-Host: hv1" */
+    char secret_hdr[300];    /* "X-Hearth-Secret: ...": wiped by client_close */
+    const atomic_bool *stop; /* when set, an interruptible call gives up within a second */
 };
 
 /* Gets a block of an image; 0, or -1 to abort the transfer. */

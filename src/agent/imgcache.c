@@ -61,8 +61,7 @@ int imgcache_init(const char *instances_dir, char *err, size_t errlen)
 static int download(struct ctx *c, struct client *cl, const char *id, int64_t size,
                     const unsigned char want[crypto_hash_sha512_BYTES], const char *part)
 {
-    struct sink s = {.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                                0644)};
+    struct sink s = {.fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)};
     if (s.fd < 0)
         return ctx_fail(c, 500, "Cannot write the image file '%s': %s.", part, strerror(errno));
     crypto_hash_sha512_init(&s.sha);
@@ -74,8 +73,7 @@ static int download(struct ctx *c, struct client *cl, const char *id, int64_t si
     if (status < 0)
         rc = ctx_fail(c, 502, "Cannot download image %s from hearthd: %s.", id, err);
     else if (status != 200)
-        rc = ctx_fail(c, 502, "hearthd answered HTTP %d to the download of image %s.", status,
-                      id);
+        rc = ctx_fail(c, 502, "hearthd answered HTTP %d to the download of image %s.", status, id);
     else if (s.got != size)
         rc = ctx_fail(c, 502, "Image %s has %lld bytes, not the %lld its job names.", id,
                       (long long)s.got, (long long)size);

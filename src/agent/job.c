@@ -13,7 +13,7 @@
 #include "util/log.h"
 
 #define IMAGE_MAX_BYTES (INT64_C(1) << 42) /* 4 TiB */
-#define USER_DATA_MAX 65535 /* decoded bytes: Nova takes 65535 of base64 */
+#define USER_DATA_MAX 65535                /* decoded bytes: Nova takes 65535 of base64 */
 
 /* What an instance borrows from a job: its files in the cache, its decoded user data. */
 struct job_bufs {
@@ -27,8 +27,7 @@ static int unsupported(struct ctx *c, const struct virt_driver *d, const char *k
 }
 
 /* A UUID in canonical form (what libvirt and our file names take). */
-static int read_uuid(struct ctx *c, json_t *obj, const char *key, bool required,
-                     const char **out)
+static int read_uuid(struct ctx *c, json_t *obj, const char *key, bool required, const char **out)
 {
     if (jx_str(c, obj, key, UUID_LEN, required, out) < 0)
         return -1;
@@ -82,7 +81,7 @@ static const struct {
     const char *arg;
     enum virt_power op;
 } power_ops[] = {
-    {"on", VIRT_POWER_ON},   {"off", VIRT_POWER_OFF}, {"reboot", VIRT_REBOOT},
+    {"on", VIRT_POWER_ON},     {"off", VIRT_POWER_OFF}, {"reboot", VIRT_REBOOT},
     {"suspend", VIRT_SUSPEND}, {"resume", VIRT_RESUME},
 };
 
@@ -112,8 +111,7 @@ static int dispatch(struct agent *a, struct client *cl, struct ctx *c, json_t *j
             return -1;
         for (size_t i = 0; i < sizeof(power_ops) / sizeof(power_ops[0]); i++)
             if (strcmp(arg, power_ops[i].arg) == 0)
-                return d->power ? d->power(c, host, iid, power_ops[i].op)
-                                : unsupported(c, d, kind);
+                return d->power ? d->power(c, host, iid, power_ops[i].op) : unsupported(c, d, kind);
         return ctx_fail(c, 400, "Unknown power operation '%s'.", arg);
     }
     if (strcmp(kind, "migrate") == 0) {

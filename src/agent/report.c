@@ -28,8 +28,8 @@ static json_t *domain_stats_json(const char *id, const struct virt_domain_stats 
     return json_pack("{s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:I}", "id", id, "cpu_time_ns",
                      (json_int_t)ds->cpu_time_ns, "vcpu_time_ns", vcpu, "rd_bytes",
                      (json_int_t)ds->rd_bytes, "wr_bytes", (json_int_t)ds->wr_bytes, "rx_bytes",
-                     (json_int_t)ds->rx_bytes, "tx_bytes", (json_int_t)ds->tx_bytes,
-                     "mem_rss_kib", (json_int_t)ds->mem_rss_kib);
+                     (json_int_t)ds->rx_bytes, "tx_bytes", (json_int_t)ds->tx_bytes, "mem_rss_kib",
+                     (json_int_t)ds->mem_rss_kib);
 }
 
 /* The report's body, or NULL with the reason on c. */
@@ -58,8 +58,8 @@ static json_t *report_build(struct agent *a, struct ctx *c)
             if (st == VIRT_GONE)
                 continue;
             error_clean(err);
-            if (json_array_append_new(domains, json_pack("{s:s, s:s, s:s?}", "id", ids[i],
-                                                         "state", agent_state_name(st), "error",
+            if (json_array_append_new(domains, json_pack("{s:s, s:s, s:s?}", "id", ids[i], "state",
+                                                         agent_state_name(st), "error",
                                                          st == VIRT_ERROR && err[0] ? err : NULL)))
                 rc = ctx_fail(c, 500, "Out of memory.");
             memset(&ds, 0, sizeof(ds));
@@ -78,8 +78,7 @@ static json_t *report_build(struct agent *a, struct ctx *c)
         return NULL;
     }
     return json_pack("{s:o, s:{s:f, s:i, s:f}, s:o}", "domains", domains, "stats", "busy_cores",
-                     hs.busy_cores, "running", hs.running, "rapl_w", hs.rapl_w, "instances",
-                     insts);
+                     hs.busy_cores, "running", hs.running, "rapl_w", hs.rapl_w, "instances", insts);
 }
 
 /* One report: 0 when hearthd took it, 1 when there was none to send (the driver failed; said

@@ -39,8 +39,8 @@ static int credential_create(struct req *r)
     char secret[AGENT_SECRET_LEN + 1];
     if (agent_credential_create(c, host, secret) < 0)
         return -1;
-    return reply_json(r, 201, json_pack("{s:{s:s,s:s}}", "credential", "host", host, "secret",
-                                        secret));
+    return reply_json(r, 201,
+                      json_pack("{s:{s:s,s:s}}", "credential", "host", host, "secret", secret));
 }
 
 static int register_post(struct req *r)
@@ -48,8 +48,9 @@ static int register_post(struct req *r)
     const char *host = agent_host(r);
     if (!host || agent_register(&r->c, host, r->body) < 0)
         return -1;
-    return reply_json(r, 200, json_pack("{s:{s:s},s:i,s:i}", "host", "name", host, "report_s",
-                                        AGENT_REPORT_S, "poll_s", POLL_WAIT_DEFAULT_S));
+    return reply_json(r, 200,
+                      json_pack("{s:{s:s},s:i,s:i}", "host", "name", host, "report_s",
+                                AGENT_REPORT_S, "poll_s", POLL_WAIT_DEFAULT_S));
 }
 
 static int report_post(struct req *r)

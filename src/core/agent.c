@@ -29,6 +29,7 @@
 
 #define HASH_HEX (2 * crypto_generichash_BYTES + 1)
 #define MESSAGE_MAX 1000
+#define JOB_FRESH_S 30 /* a report does not drop a domain a job outcome wrote this recently */
 
 static void (*notify_fn)(const char *host);
 
@@ -69,8 +70,7 @@ static void secret_hash(const char *secret, char out[HASH_HEX])
     sodium_bin2hex(out, HASH_HEX, h, sizeof(h));
 }
 
-int agent_credential_create(struct ctx *c, const char *host,
-                            char secret_out[AGENT_SECRET_LEN + 1])
+int agent_credential_create(struct ctx *c, const char *host, char secret_out[AGENT_SECRET_LEN + 1])
 {
     if (!host_name_ok(host))
         return ctx_fail(c, 400,
@@ -179,12 +179,14 @@ int agent_register(struct ctx *c, const char *host, json_t *body)
     const char *boot_id = member_str(h, "boot_id", 64, &bad);
     const char *driver = member_str(h, "driver", 32, &bad);
     if (bad)
-        return ctx_fail(c, 400, "The registration of host '%s' has a field of the wrong type, "
-                                "out of range or with characters that are not allowed.",
+        return ctx_fail(c, 400,
+                        "The registration of host '%s' has a field of the wrong type, "
+                        "out of range or with characters that are not allowed.",
                         host);
     if (!hs.az || !*hs.az || !hs.vcpus || !hs.ram_mb || !boot_id || !driver)
-        return ctx_fail(c, 400, "The registration of host '%s' needs az, vcpus, ram_mb, "
-                                "driver and boot_id.",
+        return ctx_fail(c, 400,
+                        "The registration of host '%s' needs az, vcpus, ram_mb, "
+                        "driver and boot_id.",
                         host);
     struct in_addr a;
     if (hs.host_ip && *hs.host_ip && inet_pton(AF_INET, hs.host_ip, &a) != 1)
@@ -192,8 +194,8 @@ int agent_register(struct ctx *c, const char *host, json_t *body)
     if (store_begin(c) < 0)
         return -1;
     json_t *prev = sq_one(c, "SELECT boot_id FROM agent_hosts WHERE host = ?", "s", host);
-    bool restarted = prev && strcmp(json_string_value(json_object_get(prev, "boot_id")),
-                                    boot_id) != 0;
+    bool restarted =
+        prev && strcmp(json_string_value(json_object_get(prev, "boot_id")), boot_id) != 0;
     json_decref(prev);
     if (c->status || host_register(c, &hs) < 0 ||
         (hs.cluster && *hs.cluster &&
@@ -225,8 +227,8 @@ fail:
     return -1;
 }
 
-static const char *const domain_states[] = {"building", "running", "shutoff", "suspended",
-                                            "error", NULL};
+static const char *const domain_states[] = {"building",  "running", "shutoff",
+                                            "suspended", "error",   NULL};
 
 static bool domain_state_ok(const char *s)
 {
@@ -249,11 +251,13 @@ static int report_check(struct ctx *c, json_t *body)
     size_t i;
     if (!json_is_array(doms) || (insts && !json_is_array(insts)) ||
         (stats && !json_is_object(stats)))
-        return ctx_fail(c, 400, "A report needs a 'domains' array, and 'stats' and "
-                                "'instances' are an object and an array.");
+        return ctx_fail(c, 400,
+                        "A report needs a 'domains' array, and 'stats' and "
+                        "'instances' are an object and an array.");
     if (json_array_size(doms) > AGENT_DOMAINS_MAX || json_array_size(insts) > AGENT_DOMAINS_MAX)
         return ctx_fail(c, 400, "A report lists at most %d domains.", AGENT_DOMAINS_MAX);
-    json_array_foreach(doms, i, d) {
+    json_array_foreach(doms, i, d)
+    {
         bool bad = false;
         const char *id = member_str(d, "id", 36, &bad);
         const char *st = member_str(d, "state", 16, &bad);
@@ -261,7 +265,8 @@ static int report_check(struct ctx *c, json_t *body)
         if (bad || !uuid_ok(id) || !domain_state_ok(st))
             return ctx_fail(c, 400, "Domain %zu of the report has no valid id or state.", i);
     }
-    json_array_foreach(insts, i, d) {
+    json_array_foreach(insts, i, d)
+    {
         bool bad = false;
         if (!json_is_object(d) || !uuid_ok(member_str(d, "id", 36, &bad)) || bad)
             return ctx_fail(c, 400, "Instance %zu of the report has no valid id.", i);
@@ -282,9 +287,8 @@ int agent_report(struct ctx *c, const char *host, json_t *body)
     json_t *doms = json_object_get(body, "domains"), *insts = json_object_get(body, "instances");
     json_t *stats = json_object_get(body, "stats"), *d;
     double busy = json_number_value(json_object_get(stats, "busy_cores"));
-    double rapl = json_object_get(stats, "rapl_w") ? json_number_value(json_object_get(stats,
-                                                                                       "rapl_w"))
-                                                   : -1;
+    double rapl =
+        json_object_get(stats, "rapl_w") ? json_number_value(json_object_get(stats, "rapl_w")) : -1;
     int64_t running = json_integer_value(json_object_get(stats, "running"));
     int64_t now = clock_now_s();
     size_t i;
@@ -301,20 +305,25 @@ int agent_report(struct ctx *c, const char *host, json_t *body)
                 "UPDATE agent_hosts SET busy_cores = ?, running = ?, rapl_w = ?, reported_at = ? "
                 "WHERE host = ?",
                 "dIdIs", busy < 0 ? 0 : busy, running, rapl, now, host) < 0 ||
-        sq_exec(c, "DELETE FROM agent_domains WHERE host = ?", "s", host) < 0)
+        /* A report made while a job ran may not list what the job just made (or moved
+         * here): a domain a job outcome wrote in the last JOB_FRESH_S seconds stays. */
+        sq_exec(c, "DELETE FROM agent_domains WHERE host = ? AND job_at < ?", "sI", host,
+                now - JOB_FRESH_S) < 0)
         goto fail;
-    json_array_foreach(doms, i, d) {
+    json_array_foreach(doms, i, d)
+    {
         bool bad = false;
         if (sq_exec(c,
                     "INSERT INTO agent_domains(host, instance_id, state, error, updated_at) "
                     "VALUES(?, ?, ?, ?, ?) ON CONFLICT(host, instance_id) DO UPDATE SET "
-                    "state = excluded.state",
-                    "ssssI", host, member_str(d, "id", 36, &bad),
-                    member_str(d, "state", 16, &bad), member_text(d, "error", MESSAGE_MAX, &bad),
-                    now) < 0)
+                    "state = excluded.state, error = excluded.error, "
+                    "updated_at = excluded.updated_at",
+                    "ssssI", host, member_str(d, "id", 36, &bad), member_str(d, "state", 16, &bad),
+                    member_text(d, "error", MESSAGE_MAX, &bad), now) < 0)
             goto fail;
     }
-    json_array_foreach(insts, i, d) {
+    json_array_foreach(insts, i, d)
+    {
         bool bad = false;
         char *text = json_dumps(d, JSON_COMPACT);
         int rc = text ? sq_exec(c,
@@ -350,7 +359,8 @@ json_t *agent_jobs_take(struct ctx *c, const char *host)
     size_t i;
     if (!rows)
         goto fail;
-    json_array_foreach(rows, i, r) {
+    json_array_foreach(rows, i, r)
+    {
         int64_t id = json_integer_value(json_object_get(r, "id"));
         if (sq_exec(c, "UPDATE agent_jobs SET leased_until = ? WHERE id = ?", "II",
                     now + AGENT_LEASE_MS, id) < 0)
@@ -390,18 +400,20 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
         return ctx_fail(c, 400, "Unknown domain state '%s'.", state);
     if ((msg_v && !json_is_string(msg_v)) || (console && !json_is_string(console)) ||
         json_string_length(console) > VIRT_CONSOLE_MAX)
-        return ctx_fail(c, 400, "'message' and 'console' must be strings (the console at most "
-                                "%d bytes).",
+        return ctx_fail(c, 400,
+                        "'message' and 'console' must be strings (the console at most "
+                        "%d bytes).",
                         VIRT_CONSOLE_MAX);
     char msg[MESSAGE_MAX + 1], wake_token[UUID_LEN + 1] = "";
     str_copy(msg, json_string_value(msg_v) ? json_string_value(msg_v) : "The job failed.",
              sizeof(msg));
     if (store_begin(c) < 0)
         return -1;
-    json_t *job = sq_one(c,
-                         "SELECT kind, instance_id, arg FROM agent_jobs WHERE id = ? AND host = ? AND "
-                         "result IS NULL AND leased_until > 0",
-                         "Is", id, host);
+    json_t *job =
+        sq_one(c,
+               "SELECT kind, instance_id, arg FROM agent_jobs WHERE id = ? AND host = ? AND "
+               "result IS NULL AND leased_until > 0",
+               "Is", id, host);
     if (!job) {
         store_rollback();
         if (!c->status)
@@ -414,9 +426,8 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
     int rc = 0;
     if (strcmp(kind, "console") == 0) {
         /* The API request that asked waits for this row (agent_console_log). */
-        json_t *out = done ? json_pack("{s:s}", "console", json_string_value(console)
-                                                                ? json_string_value(console)
-                                                                : "")
+        json_t *out = done ? json_pack("{s:s}", "console",
+                                       json_string_value(console) ? json_string_value(console) : "")
                            : json_pack("{s:s}", "message", msg);
         char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
         json_decref(out);
@@ -434,18 +445,21 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
         if (rc >= 0 && moved)
             /* libvirt's migration returns once the domain runs on the target (the job's arg):
              * so it does before the target's next report says it. */
-            rc = sq_exec(c,
-                         "INSERT INTO agent_domains(host, instance_id, state, updated_at) "
-                         "VALUES(?, ?, 'running', ?) ON CONFLICT(host, instance_id) DO UPDATE "
-                         "SET state = 'running', error = NULL, updated_at = excluded.updated_at",
-                         "ssI", json_string_value(json_object_get(job, "arg")), inst,
-                         clock_now_s());
+            rc =
+                sq_exec(c,
+                        "INSERT INTO agent_domains(host, instance_id, state, updated_at, job_at) "
+                        "VALUES(?, ?, 'running', ?, ?) ON CONFLICT(host, instance_id) DO UPDATE "
+                        "SET state = 'running', error = NULL, updated_at = excluded.updated_at, "
+                        "job_at = excluded.job_at",
+                        "ssII", json_string_value(json_object_get(job, "arg")), inst,
+                        clock_now_s(), clock_now_s());
         else if (rc >= 0 && !gone && state)
             rc = sq_exec(c,
-                         "INSERT INTO agent_domains(host, instance_id, state, updated_at) "
-                         "VALUES(?, ?, ?, ?) ON CONFLICT(host, instance_id) DO UPDATE SET "
-                         "state = excluded.state, error = NULL, updated_at = excluded.updated_at",
-                         "sssI", host, inst, state, clock_now_s());
+                         "INSERT INTO agent_domains(host, instance_id, state, updated_at, job_at) "
+                         "VALUES(?, ?, ?, ?, ?) ON CONFLICT(host, instance_id) DO UPDATE SET "
+                         "state = excluded.state, error = NULL, updated_at = excluded.updated_at, "
+                         "job_at = excluded.job_at",
+                         "sssII", host, inst, state, clock_now_s(), clock_now_s());
     } else {
         char *text = NULL;
         json_t *out = json_pack("{s:s}", "message", msg);
@@ -473,8 +487,7 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
     return 0;
 }
 
-int agent_image_path(struct ctx *c, const char *host, const char *image_id, char *out,
-                     size_t size)
+int agent_image_path(struct ctx *c, const char *host, const char *image_id, char *out, size_t size)
 {
     if (!uuid_ok(image_id))
         return ctx_fail(c, 404, "Image %.64s could not be found.", image_id);
@@ -556,8 +569,10 @@ static int ag_destroy(struct ctx *c, const char *host, const char *id)
     return enqueue(c, host, id, "destroy", "", NULL, 0);
 }
 
-static const char *const power_args[] = {[VIRT_POWER_ON] = "on", [VIRT_POWER_OFF] = "off",
-                                         [VIRT_REBOOT] = "reboot", [VIRT_SUSPEND] = "suspend",
+static const char *const power_args[] = {[VIRT_POWER_ON] = "on",
+                                         [VIRT_POWER_OFF] = "off",
+                                         [VIRT_REBOOT] = "reboot",
+                                         [VIRT_SUSPEND] = "suspend",
                                          [VIRT_RESUME] = "resume"};
 
 static int ag_power(struct ctx *c, const char *host, const char *id, enum virt_power op)
@@ -599,9 +614,10 @@ static int ag_state(struct ctx *c, const char *host, const char *id, enum virt_s
     if (failed) {
         json_t *b = json_loads(json_string_value(json_object_get(failed, "body")), 0, NULL);
         if (err)
-            snprintf(err, errlen, "%s", json_string_value(json_object_get(b, "message"))
-                                            ? json_string_value(json_object_get(b, "message"))
-                                            : "The job failed on the host.");
+            snprintf(err, errlen, "%s",
+                     json_string_value(json_object_get(b, "message"))
+                         ? json_string_value(json_object_get(b, "message"))
+                         : "The job failed on the host.");
         json_decref(b);
         json_decref(failed);
         *out = VIRT_ERROR;
@@ -609,8 +625,9 @@ static int ag_state(struct ctx *c, const char *host, const char *id, enum virt_s
     }
     if (c->status)
         return -1;
-    json_t *dom = sq_one(c, "SELECT state, error FROM agent_domains WHERE host = ? AND "
-                            "instance_id = ?",
+    json_t *dom = sq_one(c,
+                         "SELECT state, error FROM agent_domains WHERE host = ? AND "
+                         "instance_id = ?",
                          "ss", host, id);
     if (!dom) {
         if (c->status)
@@ -628,8 +645,8 @@ static int ag_state(struct ctx *c, const char *host, const char *id, enum virt_s
 
 static int ag_host_stats(struct ctx *c, const char *host, struct virt_host_stats *out)
 {
-    json_t *row = sq_one(c, "SELECT busy_cores, running, rapl_w FROM agent_hosts WHERE host = ?",
-                         "s", host);
+    json_t *row =
+        sq_one(c, "SELECT busy_cores, running, rapl_w FROM agent_hosts WHERE host = ?", "s", host);
     *out = (struct virt_host_stats){.rapl_w = -1};
     if (!row)
         return c->status ? -1 : 0;
@@ -655,8 +672,9 @@ int agent_console_request(struct ctx *c, const char *host, const char *id,
 
 int agent_console_result(struct ctx *c, const char *token, bool give_up, char **text_out)
 {
-    json_t *row = sq_one(c, "SELECT host, result, body FROM agent_jobs WHERE kind = 'console' "
-                            "AND arg = ?",
+    json_t *row = sq_one(c,
+                         "SELECT host, result, body FROM agent_jobs WHERE kind = 'console' "
+                         "AND arg = ?",
                          "s", token);
     if (!row)
         return c->status ? -1 : ctx_fail(c, 500, "The console request was lost.");
@@ -689,8 +707,8 @@ static int ag_migrate_prepare(struct ctx *c, const struct virt_instance *vi)
     json_t *spec = instance_spec(c, vi->id, vi->host);
     if (!spec)
         return -1;
-    return enqueue(c, vi->host, vi->id, "migrate_prepare", "",
-                   json_pack("{s:o}", "instance", spec), 0);
+    return enqueue(c, vi->host, vi->id, "migrate_prepare", "", json_pack("{s:o}", "instance", spec),
+                   0);
 }
 
 static int ag_migrate(struct ctx *c, const char *host, const char *id, const char *dst_host,

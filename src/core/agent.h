@@ -11,11 +11,11 @@
 #include "core/ctx.h"
 #include "drivers/virt.h"
 
-#define AGENT_SECRET_LEN 43       /* base64url of 32 random bytes */
-#define AGENT_JOBS_MAX 16         /* jobs in one answer */
-#define AGENT_LEASE_MS 600000     /* a job handed out and not finished goes out again */
+#define AGENT_SECRET_LEN 43   /* base64url of 32 random bytes */
+#define AGENT_JOBS_MAX 16     /* jobs in one answer */
+#define AGENT_LEASE_MS 600000 /* a job handed out and not finished goes out again */
 #define AGENT_REPORT_S 5
-#define AGENT_DOMAINS_MAX 4096    /* domains in one report */
+#define AGENT_DOMAINS_MAX 4096 /* domains in one report */
 
 /* The driver the conductor uses for a host's `driver` column: the agent proxy for
  * "agent", else a driver hearthd runs itself; NULL when unknown. */
@@ -27,8 +27,7 @@ void agent_set_notify(void (*fn)(const char *host));
 
 /* Makes (or replaces) the credential of host; secret_out gets the secret (shown once).
  * Admin only (checked by the caller). 400 for a bad host name. */
-int agent_credential_create(struct ctx *c, const char *host,
-                            char secret_out[AGENT_SECRET_LEN + 1]);
+int agent_credential_create(struct ctx *c, const char *host, char secret_out[AGENT_SECRET_LEN + 1]);
 /* 0 when secret is host's; 401 recorded otherwise (constant time on the hash). */
 int agent_authenticate(struct ctx *c, const char *host, const char *secret);
 
@@ -51,8 +50,7 @@ int agent_console_request(struct ctx *c, const char *host, const char *id,
                           char token_out[UUID_LEN + 1]);
 int agent_console_result(struct ctx *c, const char *token, bool give_up, char **text_out);
 /* The file of image id for host, which must be named by one of its jobs; 404 otherwise. */
-int agent_image_path(struct ctx *c, const char *host, const char *image_id, char *out,
-                     size_t size);
+int agent_image_path(struct ctx *c, const char *host, const char *image_id, char *out, size_t size);
 /* After a migration ended (or the instance went): what the agent tables still say of
  * instance id: failed jobs, and its domain on left_host (may be NULL). */
 int agent_forget(struct ctx *c, const char *id, const char *left_host);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "util/strx.h"
 
 /* {"id", "disk_format", "size", "sha512"} of an active image, or JSON null when id is
  * empty; NULL with 409 recorded when it is not usable. */
@@ -45,9 +46,8 @@ static int add_images(struct ctx *c, json_t *spec, const char *image_id)
     json_t *cmdline = json_null();
     if (image_id && *image_id) {
         json_t *row = sq_one(c, "SELECT properties FROM images WHERE id = ?", "s", image_id);
-        json_t *props = row ? json_loads(json_string_value(json_object_get(row, "properties")),
-                                         0, NULL)
-                            : NULL;
+        json_t *props =
+            row ? json_loads(json_string_value(json_object_get(row, "properties")), 0, NULL) : NULL;
         json_decref(row);
         const char *kid = json_string_value(json_object_get(props, "kernel_id"));
         const char *rid = json_string_value(json_object_get(props, "ramdisk_id"));
@@ -74,8 +74,10 @@ static int add_images(struct ctx *c, json_t *spec, const char *image_id)
 static int prefix_of(const char *cidr)
 {
     const char *slash = strchr(cidr, '/');
-    int p = slash ? atoi(slash + 1) : 32; /* stored by us: always "a.b.c.d/n" */
-    return p >= 0 && p <= 32 ? p : 32;
+    int64_t p = 32; /* stored by us: always "a.b.c.d/n" */
+    if (slash && !str_to_i64(slash + 1, 0, 32, &p))
+        p = 32;
+    return (int)p;
 }
 
 static json_t *ports_of(struct ctx *c, const char *id)
@@ -95,11 +97,10 @@ static json_t *ports_of(struct ctx *c, const char *id)
         struct in_addr a = {.s_addr = htonl((uint32_t)sq_int(q, 3))};
         char ip[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &a, ip, sizeof(ip));
-        json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:I}", "id",
-                                             sq_text(q, 0), "network_id", sq_text(q, 1), "mac",
-                                             sq_text(q, 2), "ip", ip, "prefix_len",
-                                             prefix_of(sq_text(q, 4)), "gateway", sq_text(q, 5),
-                                             "mtu", sq_int(q, 6)));
+        json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:I}", "id", sq_text(q, 0),
+                                             "network_id", sq_text(q, 1), "mac", sq_text(q, 2),
+                                             "ip", ip, "prefix_len", prefix_of(sq_text(q, 4)),
+                                             "gateway", sq_text(q, 5), "mtu", sq_int(q, 6)));
     }
     sq_done(q);
     if (rc < 0) {
@@ -123,13 +124,11 @@ json_t *instance_spec(struct ctx *c, const char *id, const char *host)
             ctx_fail(c, 404, "Instance %s could not be found.", id);
         return NULL;
     }
-    json_t *spec = json_pack("{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(row, "id"),
-                             "name", json_object_get(row, "name"), "vcpus",
-                             json_object_get(row, "vcpus"), "ram_mb",
-                             json_object_get(row, "ram_mb"), "disk_gb",
-                             json_object_get(row, "disk_gb"), "cpu_model",
-                             json_object_get(row, "cpu_model"), "key_name",
-                             json_object_get(row, "key_name"));
+    json_t *spec = json_pack(
+        "{s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "id", json_object_get(row, "id"), "name",
+        json_object_get(row, "name"), "vcpus", json_object_get(row, "vcpus"), "ram_mb",
+        json_object_get(row, "ram_mb"), "disk_gb", json_object_get(row, "disk_gb"), "cpu_model",
+        json_object_get(row, "cpu_model"), "key_name", json_object_get(row, "key_name"));
     const char *ud = json_string_value(json_object_get(row, "user_data"));
     const char *key_name = json_string_value(json_object_get(row, "key_name"));
     json_t *ports = NULL;

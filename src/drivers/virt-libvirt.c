@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drivers/rapl.h"
 #include "drivers/virt.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -71,6 +72,7 @@ static struct {
     /* The host's CPU time at the last host_stats, for a busy-cores rate. */
     unsigned long long cpu_busy_ns;
     int64_t cpu_at_ms;
+    struct rapl_state rapl; /* the host's RAPL counters at the last host_stats */
     bool down; /* the last open failed: said once in the log, not at every heartbeat */
 } lv = {.lock = PTHREAD_MUTEX_INITIALIZER,
         .files_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -1193,6 +1195,16 @@ static int lv_host_stats(struct ctx *c, const char *host, struct virt_host_stats
         return -1;
     int n = virConnectNumOfDomains(cn);
     out->running = n > 0 ? n : 0;
+    /* Package + DRAM power (rapl.h), only when libvirt is this machine's QEMU: a remote or
+     * test:/// URI is not the hardware these counters measure. On the monotonic clock:
+     * hearth's may run faster than real time, the counters do not. Below 0 until two reads
+     * make a figure, and on hosts without readable RAPL (the SPECpower curve then). */
+    pthread_mutex_lock(&lv.lock);
+    double rapl_w;
+    if (lv.opts.uri && strncmp(lv.opts.uri, "qemu:///", strlen("qemu:///")) == 0 &&
+        rapl_read(&lv.rapl, RAPL_ROOT, mono_ms(), &rapl_w) == 0)
+        out->rapl_w = rapl_w;
+    pthread_mutex_unlock(&lv.lock);
     /* Busy cores from the host's CPU time since the last call (user, kernel, I/O wait
      * are in the total; idle is not). */
     int nparams = 0;

@@ -79,8 +79,10 @@ int virt_instance_from_json(struct ctx *c, json_t *spec, struct virt_instance *v
     v.ram_mb = int_in(spec, "ram_mb", 16, INT64_C(1) << 32, &bad);
     v.disk_gb = int_in(spec, "disk_gb", 0, INT64_C(1) << 24, &bad);
     if (bad)
-        return ctx_fail(c, 400, "The spec of instance %s has a field of the wrong type or "
-                                "out of range.", v.id);
+        return ctx_fail(c, 400,
+                        "The spec of instance %s has a field of the wrong type or "
+                        "out of range.",
+                        v.id);
     json_t *img = json_object_get(spec, "image");
     if (json_is_object(img)) {
         v.image_id = opt_str(img, "id", 36, &bad);
@@ -96,8 +98,8 @@ int virt_instance_from_json(struct ctx *c, json_t *spec, struct virt_instance *v
         size_t len = 0;
         const char *end = NULL;
         if (!ud || ud_size < 2 ||
-            sodium_base642bin((unsigned char *)ud, ud_size - 1, b64, strlen(b64), " \t\r\n",
-                              &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            sodium_base642bin((unsigned char *)ud, ud_size - 1, b64, strlen(b64), " \t\r\n", &len,
+                              &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
             (end && *end))
             return ctx_fail(c, 400, "The user data of instance %s is not base64 or too long.",
                             v.id);
@@ -110,7 +112,8 @@ int virt_instance_from_json(struct ctx *c, json_t *spec, struct virt_instance *v
         return ctx_fail(c, 400, "The ports of instance %s are not an array.", v.id);
     if (json_array_size(ports) > VIRT_PORTS_MAX)
         return ctx_fail(c, 400, "Instance %s has more than %d ports.", v.id, VIRT_PORTS_MAX);
-    json_array_foreach(ports, i, p) {
+    json_array_foreach(ports, i, p)
+    {
         struct virt_port *vp = &v.ports[v.nports++];
         vp->id = opt_str(p, "id", 36, &bad);
         vp->network_id = opt_str(p, "network_id", 36, &bad);

@@ -139,6 +139,15 @@ expect_eq "the agent back, ag-vm2 is built: ACTIVE" "ACTIVE" "$WAITED"
 expect_eq "its spawn ran once" "1" \
     "$(grep -c "Job spawn of instance $vm2 starts" "$HEARTH_DATA/agent-ag1.log")"
 
+# ---- hearthd is killed under the agent and restarts: the agent reconnects
+kill9_hearthd
+sleep 2
+restart_hearthd || finish
+for _ in $(seq 1 60); do [ "$(service_state ag1)" = "enabled up" ] && break; sleep 0.5; done
+expect_eq "after hearthd's restart ag1 is up again" "enabled up" "$(service_state ag1)"
+expect_ok "console log show ag-vm2 through the reconnected agent" os1 console log show ag-vm2
+expect_contains "the agent answers" "on ag1" "$OUT"
+
 # ---- delete through the agent; usage adds up
 expect_ok "server delete --wait ag-vm1 ag-vm2" os1 server delete --wait ag-vm1 ag-vm2
 expect_ok "hypervisor show ag1" osadmin hypervisor show ag1 -f json

@@ -42,10 +42,10 @@ static int teardown(void **state)
 
 static json_t *registration(const char *boot_id)
 {
-    return json_pack("{s:{s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s}}", "host", "az", "D4",
-                     "cluster", "rome", "cpu_model", "EPYC-Rome", "vcpus", 64, "ram_mb", 262144,
-                     "disk_gb", 1000, "driver", "libvirt", "host_ip", "10.77.0.2",
-                     "migrate_uri", "qemu+tcp://10.77.0.2/system", "boot_id", boot_id);
+    return json_pack("{s:{s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:s,s:s,s:s}}", "host", "az", "D4", "cluster",
+                     "rome", "cpu_model", "EPYC-Rome", "vcpus", 64, "ram_mb", 262144, "disk_gb",
+                     1000, "driver", "libvirt", "host_ip", "10.77.0.2", "migrate_uri",
+                     "qemu+tcp://10.77.0.2/system", "boot_id", boot_id);
 }
 
 static void add_instance(const char *host, const char *image_id)
@@ -136,8 +136,8 @@ static void reports_are_checked_whole(void **state)
     assert_true(hs.busy_cores > 1.4 && hs.busy_cores < 1.6);
     /* One bad domain and the report is refused whole: the host keeps its domain. */
     json_t *bad = json_pack("{s:[{s:s,s:s},{s:s,s:s}]}", "domains", "id",
-                            "33333333-2222-4333-8444-555555555555", "state", "running", "id",
-                            VM, "state", "exploded");
+                            "33333333-2222-4333-8444-555555555555", "state", "running", "id", VM,
+                            "state", "exploded");
     assert_int_equal(agent_report(&c, "hv1", bad), -1);
     assert_int_equal(c.status, 400);
     ctx_clear(&c);
@@ -212,8 +212,7 @@ static void jobs_are_leased_once_and_again_after_a_restart(void **state)
     jobs = agent_jobs_take(&c, "hv1");
     id = only_job(jobs, "power");
     assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(jobs, "jobs"), 0),
-                                          "arg")),
+        json_string_value(json_object_get(json_array_get(json_object_get(jobs, "jobs"), 0), "arg")),
         "off");
     json_decref(jobs);
     json_t *failed = json_pack("{s:s,s:s}", "result", "failed", "message", "libvirt said no.");
@@ -243,8 +242,8 @@ static void migrate_waits_for_its_target_and_falls_with_it(void **state)
     add_instance("hv1", "");
     struct virt_instance vi = {.id = VM, .host = "hv2", .vcpus = 2, .ram_mb = 2048};
     assert_int_equal(agent_virt_driver.migrate_prepare(&c, &vi), 0);
-    assert_int_equal(agent_virt_driver.migrate(&c, "hv1", VM, "hv2",
-                                               "qemu+tcp://10.77.0.3/system", "tcp://10.77.0.3"),
+    assert_int_equal(agent_virt_driver.migrate(&c, "hv1", VM, "hv2", "qemu+tcp://10.77.0.3/system",
+                                               "tcp://10.77.0.3"),
                      0);
     json_t *src = agent_jobs_take(&c, "hv1");
     assert_int_equal(json_array_size(json_object_get(src, "jobs")), 0); /* not before prepare */
@@ -304,8 +303,14 @@ static void conductor_live_migration(void **state)
     struct ctx c = {.rid = "test", .who = {.authenticated = true, .roles = ROLE_ADMIN}};
     struct virt_sim_opts so = {.spawn_ms = 0, .power_ms = 0, .delete_ms = 0};
     virt_sim_configure(&so);
-    struct host_spec hs = {.kind = "compute", .az = "D4", .cluster = "rome", .driver = "sim",
-                           .vcpus = 16, .ram_mb = 65536, .disk_gb = 500, .cpu_ratio = 1,
+    struct host_spec hs = {.kind = "compute",
+                           .az = "D4",
+                           .cluster = "rome",
+                           .driver = "sim",
+                           .vcpus = 16,
+                           .ram_mb = 65536,
+                           .disk_gb = 500,
+                           .cpu_ratio = 1,
                            .ram_ratio = 1};
     const char *names[] = {"s1", "s2", "s3"};
     for (int i = 0; i < 3; i++) {

@@ -354,7 +354,7 @@ static void domain_xml_holds_disks_kernel_and_nics(void **state)
                                 "'fa:16:3e:00:00:02'/><target dev='tap11111111-22'/><model "
                                 "type='virtio'/></interface>")); /* MTU 0: libvirt's */
     assert_int_equal(count(xml, "<interface "), 2);
-    assert_non_null(strstr(xml, "<serial type='file'><source path='/tmp/hearth/console.log'/>"));
+    assert_non_null(strstr(xml, "<serial type='file'><source path='/tmp/hearth/console.log' append='on'/>"));
     /* libvirt reads it as one text: it writes it back as it was, no element added. */
     virConnectPtr cn = virConnectOpen("test:///default");
     assert_non_null(cn);
