@@ -110,17 +110,12 @@ int agent_authenticate(struct ctx *c, const char *host, const char *secret)
 
 /* A string member: NULL when absent; *bad when not a string, longer than max, or holding
  * characters outside printable ASCII. */
+static const char *member_text(json_t *o, const char *key, size_t max, bool *bad);
+
 static const char *member_str(json_t *o, const char *key, size_t max, bool *bad)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return NULL;
-    const char *s = json_string_value(v);
-    if (!s || strlen(s) > max || strlen(s) != json_string_length(v)) {
-        *bad = true;
-        return NULL;
-    }
-    for (const char *p = s; *p; p++)
+    const char *s = member_text(o, key, max, bad);
+    for (const char *p = s; p && *p; p++)
         if (*p < 0x20 || *p > 0x7e || *p == '\'' || *p == '"' || *p == '<' || *p == '>') {
             *bad = true;
             return NULL;

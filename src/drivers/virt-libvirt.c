@@ -176,18 +176,6 @@ static bool model_name_ok(const char *s)
     return true;
 }
 
-static bool uuid_ok(const char *s)
-{
-    if (!s || strnlen(s, 37) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return true;
-}
-
 bool virt_libvirt_path_ok(const char *path)
 {
     if (!path || path[0] != '/' || strnlen(path, 201) > 200 || strstr(path, ".."))
@@ -358,7 +346,7 @@ static int why(char *err, size_t errlen, const char *fmt, ...)
  * arguments will hold. Pure. */
 static int check_instance(const struct virt_instance *vi, char *err, size_t errlen)
 {
-    if (!uuid_ok(vi->id))
+    if (!virt_id_ok(vi->id))
         return why(err, errlen, "Its id is not a UUID.");
     if (vi->vcpus < 1 || vi->vcpus > 4096 || vi->ram_mb < 16 || vi->ram_mb > RAM_MB_MAX ||
         vi->disk_gb < 0 || vi->disk_gb > DISK_GB_MAX)
@@ -389,7 +377,7 @@ static int check_instance(const struct virt_instance *vi, char *err, size_t errl
         return why(err, errlen, "Its number of ports is not between 0 and %d.", VIRT_PORTS_MAX);
     for (int i = 0; i < vi->nports; i++) {
         const struct virt_port *p = &vi->ports[i];
-        if (!uuid_ok(p->id) || !uuid_ok(p->network_id))
+        if (!virt_id_ok(p->id) || !virt_id_ok(p->network_id))
             return why(err, errlen, "Port %d's id or network id is not a UUID.", i);
         if (!mac_ok(p->mac))
             return why(err, errlen, "Port %d's MAC address is not a unicast xx:xx:xx:xx:xx:xx.", i);
@@ -555,7 +543,7 @@ int virt_libvirt_nocloud(const struct virt_instance *vi, char *meta, size_t meta
 /* The instance's folder, or a file in it (id must be a UUID). */
 static int instance_path(struct ctx *c, const char *id, const char *file, char *out, size_t size)
 {
-    if (!uuid_ok(id))
+    if (!virt_id_ok(id))
         return ctx_fail(c, 400, "Instance id '%.64s' is not a UUID.", id ? id : "");
     if (!lv.opts.instances_dir)
         return ctx_fail(c, 500, "The libvirt driver has no instances folder configured.");
@@ -1430,7 +1418,7 @@ static bool indexed(const char *field, const char *prefix, const char *suffix, l
 
 static int lv_domain_stats(struct ctx *c, const char *id, struct virt_domain_stats *out)
 {
-    if (!uuid_ok(id))
+    if (!virt_id_ok(id))
         return ctx_fail(c, 400, "Instance id '%.64s' is not a UUID.", id ? id : "");
     bool missing;
     virDomainPtr d = open_domain(c, id, &missing);

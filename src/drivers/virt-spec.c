@@ -7,18 +7,6 @@
 
 #include "drivers/virt.h"
 
-static bool is_uuid(const char *s)
-{
-    if (!s || strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return true;
-}
-
 static bool is_mac(const char *s)
 {
     if (!s || strlen(s) != 17)
@@ -68,7 +56,7 @@ int virt_instance_from_json(struct ctx *c, json_t *spec, struct virt_instance *v
     if (!json_is_object(spec))
         return ctx_fail(c, 400, "The instance spec is not a JSON object.");
     v.id = opt_str(spec, "id", 36, &bad);
-    if (!is_uuid(v.id))
+    if (!virt_id_ok(v.id))
         return ctx_fail(c, 400, "The instance spec has no valid id.");
     v.name = opt_str(spec, "name", 255, &bad);
     v.cpu_model = opt_str(spec, "cpu_model", 64, &bad);
@@ -86,7 +74,7 @@ int virt_instance_from_json(struct ctx *c, json_t *spec, struct virt_instance *v
     json_t *img = json_object_get(spec, "image");
     if (json_is_object(img)) {
         v.image_id = opt_str(img, "id", 36, &bad);
-        if (!is_uuid(v.image_id) || bad)
+        if (!virt_id_ok(v.image_id) || bad)
             return ctx_fail(c, 400, "The spec of instance %s names no valid image.", v.id);
         const char *fmt = opt_str(img, "disk_format", 16, &bad);
         v.image_format = fmt && strcmp(fmt, "qcow2") == 0 ? "qcow2" : "raw";
@@ -122,7 +110,7 @@ int virt_instance_from_json(struct ctx *c, json_t *spec, struct virt_instance *v
         vp->gateway = opt_str(p, "gateway", 15, &bad);
         vp->prefix_len = (int)int_in(p, "prefix_len", 0, 32, &bad);
         vp->mtu = (int)int_in(p, "mtu", 68, 9216, &bad);
-        if (bad || !is_uuid(vp->id) || !is_uuid(vp->network_id) || !is_mac(vp->mac) ||
+        if (bad || !virt_id_ok(vp->id) || !virt_id_ok(vp->network_id) || !is_mac(vp->mac) ||
             !is_ipv4(vp->ip) || (vp->gateway && *vp->gateway && !is_ipv4(vp->gateway)))
             return ctx_fail(c, 400, "Port %zu of instance %s is not valid.", i, v.id);
     }

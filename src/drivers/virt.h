@@ -111,6 +111,10 @@ struct virt_driver {
 /* Every driver built in, NULL-terminated. */
 extern const struct virt_driver *const virt_drivers[];
 
+/* Whether s is a UUID as hearth writes them (36 characters, dashed): what may name a
+ * domain, a port or a network in a driver. */
+bool virt_id_ok(const char *s);
+
 /* Looks a driver up by name ("sim", "libvirt"); NULL when unknown. Until hearth-agent
  * exists, hearthd runs every driver itself. */
 const struct virt_driver *virt_get(const char *name);
