@@ -2,7 +2,8 @@
  * check, microversions, body limits, JSON validation, handlers, the store), in
  * process, without a socket (http_dispatch_local).
  *
- * Input: byte 0 picks the caller (none, admin, tier-1 member, tier-1 reader); the
+ * Input: byte 0 picks the caller (bits 0-1: none, admin, tier-1 member, tier-1 reader;
+ * bit 2: also the host credential of the agent host "fuzz-hv", for /hearth/v1/agent); the
  * rest is "METHOD URL\n", header lines, an empty line, then the body. The target
  * aborts on any 5xx other than 501: a client must never cause a server error. */
 #include <sodium.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/agent.h"
 #include "core/config.h"
 #include "core/identity.h"
 #include "core/image.h"
@@ -31,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_INPUT (128 << 10)
 
 static char tokens[4][TOKEN_LEN + 1];
+static char agent_secret[AGENT_SECRET_LEN + 1];
 
 static int issue(const char *user, const char *project, char *out)
 {
@@ -96,7 +99,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         add_user("fuzz-reader", "tier1", "reader") < 0 ||
         issue("fuzz-admin", "admin", tokens[1]) < 0 ||
         issue("fuzz-member", "tier1", tokens[2]) < 0 ||
-        issue("fuzz-reader", "tier1", tokens[3]) < 0)
+        issue("fuzz-reader", "tier1", tokens[3]) < 0 ||
+        agent_credential_create(&c, "fuzz-hv", agent_secret) < 0)
         abort();
     return 0;
 }
@@ -134,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     size_t hlen = (size_t)(body - rest);
-    char *headers = malloc(hlen + TOKEN_LEN + 32);
+    char *headers = malloc(hlen + TOKEN_LEN + AGENT_SECRET_LEN + 96);
     if (!headers)
         return 0;
     size_t n = 0;
@@ -143,6 +147,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             headers[n++] = rest[i];
     if (who)
         n += (size_t)snprintf(headers + n, TOKEN_LEN + 32, "\nX-Auth-Token: %s", tokens[who]);
+    if (data[0] & 4)
+        n += (size_t)snprintf(headers + n, AGENT_SECRET_LEN + 64,
+                              "\nX-Hearth-Host: fuzz-hv\nX-Hearth-Secret: %s", agent_secret);
     headers[n] = '\0';
     char *out = NULL;
     int status = http_dispatch_local(method, url, headers, body, (size_t)(end - body), &out);
