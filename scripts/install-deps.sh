@@ -6,7 +6,7 @@
 # (tests/libvirt/). qemu-img and genisoimage make the libvirt driver's disks.
 set -eu
 PKGS="meson ninja-build pkg-config gcc libmicrohttpd-dev libjansson-dev libsqlite3-dev
-libsodium-dev libinih-dev nettle-dev libcurl4-openssl-dev libcmocka-dev libvirt-dev
+libsodium-dev libinih-dev nettle-dev libcurl4-openssl-dev libcmocka-dev libvirt-dev libjemalloc-dev
 python3-openstackclient curl jq openssh-client sqlite3 qemu-utils genisoimage"
 for extra in "$@"; do
     case "$extra" in

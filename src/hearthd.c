@@ -82,7 +82,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* Many small JSON nodes per request, and pages of a megabyte or more: keep freed
+    /* Built with jemalloc (meson option `jemalloc`), these glibc settings change nothing;
+     * they serve the sanitizer builds, which use glibc's malloc under ASan's.
+     * Many small JSON nodes per request, and pages of a megabyte or more: keep freed
      * memory around instead of returning it to the kernel after every request. */
     mallopt(M_MMAP_THRESHOLD, 16 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
@@ -208,6 +210,7 @@ int main(int argc, char **argv)
                            .max_body = (size_t)cfg.max_body, .conn_limit = cfg.conn_limit,
                            .per_ip_limit = cfg.per_ip_limit, .timeout_s = cfg.timeout_s,
                            .slow_workers = cfg.slow_workers,
+                           .write_workers = cfg.write_workers,
                            .trusted_proxies = cfg.trusted_proxies};
     if (http_start(&ho) < 0) {
         heatlive_stop();

@@ -35,6 +35,7 @@ void config_defaults(struct config *cfg)
     str_copy(cfg->listen, "127.0.0.1:5000", sizeof(cfg->listen));
     cfg->threads = 4;
     cfg->slow_workers = 2;
+    cfg->write_workers = 2;
     cfg->conn_limit = 1024;
     cfg->per_ip_limit = 512;
     cfg->timeout_s = 30;
@@ -183,6 +184,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
             TAKE_INT(cfg->threads, 1, 64);
         else if (strcmp(name, "auth_workers") == 0)
             TAKE_INT(cfg->slow_workers, 1, 16);
+        else if (strcmp(name, "write_workers") == 0)
+            TAKE_INT(cfg->write_workers, 1, 16);
         else if (strcmp(name, "connection_limit") == 0)
             TAKE_INT(cfg->conn_limit, 1, 100000);
         else if (strcmp(name, "per_address_limit") == 0)

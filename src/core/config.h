@@ -52,7 +52,7 @@ struct config {
     char region[CFG_NAME];
     char listen[128];
     char public_url[256];
-    unsigned threads, conn_limit, per_ip_limit, timeout_s, slow_workers;
+    unsigned threads, conn_limit, per_ip_limit, timeout_s, slow_workers, write_workers;
     int64_t max_body;
     int64_t token_ttl_s;
     unsigned argon2_ops;

@@ -153,6 +153,7 @@ struct http_opts {
     unsigned per_ip_limit;
     unsigned timeout_s;
     unsigned slow_workers; /* threads for R_SLOW routes (password hashing) */
+    unsigned write_workers; /* threads for requests that change something */
     const char *trusted_proxies; /* [api] trusted_proxies: peers whose X-Forwarded-For
                                   * names the client (comma-separated addresses) */
 };

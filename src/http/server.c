@@ -502,58 +502,108 @@ static void *park_main(void *arg)
     return NULL;
 }
 
-/* Slow work (password hashing: ~90 ms and 64 MiB each) runs on a few worker threads
- * of its own, with the connection suspended meanwhile, so that it never holds an
- * HTTP thread that other requests are waiting for, and never more than
- * `slow_workers` hashes run at once. */
-#define SLOW_QUEUE_MAX 256
+/* Work queues: requests that must not run on an HTTP thread, with their connection
+ * suspended meanwhile, each queue with threads of its own.
+ *   auth   password hashing (R_SLOW: ~90 ms and 64 MiB each): never more than
+ *          `slow_workers` at once, and never holding an HTTP thread that others wait for;
+ *   write  every request that changes something (not GET or HEAD): its transaction waits
+ *          its turn for the store's one writer, and an HTTP thread waiting there would hold
+ *          up every read queued behind it. Reads stay on the HTTP threads. */
+#define WORKQ_MAX 256
+#define WORKQ_THREADS_MAX 16
 
-static struct {
+struct workq {
+    const char *name;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    struct req *queue[SLOW_QUEUE_MAX];
+    struct req *queue[WORKQ_MAX];
     unsigned head, count, nworkers;
-    pthread_t workers[16];
+    pthread_t workers[WORKQ_THREADS_MAX];
     bool stopping;
-} slow = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+};
 
-static void *slow_worker(void *arg)
+static struct workq slow = {.name = "auth",
+                            .lock = PTHREAD_MUTEX_INITIALIZER,
+                            .cond = PTHREAD_COND_INITIALIZER};
+static struct workq writes = {.name = "write",
+                              .lock = PTHREAD_MUTEX_INITIALIZER,
+                              .cond = PTHREAD_COND_INITIALIZER};
+
+static void *workq_main(void *arg)
 {
+    struct workq *q = arg;
     for (;;) {
-        pthread_mutex_lock(&slow.lock);
-        while (!slow.count && !slow.stopping)
-            pthread_cond_wait(&slow.cond, &slow.lock);
-        if (slow.stopping && !slow.count) {
-            pthread_mutex_unlock(&slow.lock);
+        pthread_mutex_lock(&q->lock);
+        while (!q->count && !q->stopping)
+            pthread_cond_wait(&q->cond, &q->lock);
+        if (q->stopping && !q->count) {
+            pthread_mutex_unlock(&q->lock);
             break;
         }
-        struct req *r = slow.queue[slow.head];
-        slow.head = (slow.head + 1) % SLOW_QUEUE_MAX;
-        slow.count--;
-        pthread_mutex_unlock(&slow.lock);
+        struct req *r = q->queue[q->head];
+        q->head = (q->head + 1) % WORKQ_MAX;
+        q->count--;
+        pthread_mutex_unlock(&q->lock);
         call_handler(r);
-        r->slow_done = true;
-        MHD_resume_connection(r->conn);
+        if (r->park_want) {
+            park_add(r, false); /* still suspended: the parker answers it */
+        } else {
+            r->slow_done = true;
+            MHD_resume_connection(r->conn);
+        }
     }
     store_thread_done();
     return NULL;
 }
 
-/* Suspends r's connection and queues r for a worker; false when the queue is full (the
- * caller answers 503). The suspension happens under the queue's lock, so no worker can
- * take r and resume the connection before it is suspended. */
-static bool slow_enqueue(struct req *r)
+/* Suspends r's connection and queues r for a worker; false when the queue is full. The
+ * suspension happens under the queue's lock, so no worker can take r and resume the
+ * connection before it is suspended. */
+static bool workq_add(struct workq *q, struct req *r)
 {
-    pthread_mutex_lock(&slow.lock);
-    bool ok = slow.count < SLOW_QUEUE_MAX && !slow.stopping;
+    pthread_mutex_lock(&q->lock);
+    bool ok = q->nworkers > 0 && q->count < WORKQ_MAX && !q->stopping;
     if (ok) {
         MHD_suspend_connection(r->conn);
-        slow.queue[(slow.head + slow.count) % SLOW_QUEUE_MAX] = r;
-        slow.count++;
-        pthread_cond_signal(&slow.cond);
+        q->queue[(q->head + q->count) % WORKQ_MAX] = r;
+        q->count++;
+        pthread_cond_signal(&q->cond);
     }
-    pthread_mutex_unlock(&slow.lock);
+    pthread_mutex_unlock(&q->lock);
     return ok;
+}
+
+static int workq_start(struct workq *q, unsigned n)
+{
+    q->stopping = false;
+    q->nworkers = 0;
+    if (n > WORKQ_THREADS_MAX)
+        n = WORKQ_THREADS_MAX;
+    for (unsigned i = 0; i < n; i++) {
+        if (pthread_create(&q->workers[i], NULL, workq_main, q) != 0) {
+            log_error(NULL, "Cannot start the %s workers.", q->name);
+            return -1;
+        }
+        q->nworkers = i + 1;
+    }
+    return 0;
+}
+
+/* Lets the workers finish what is queued, then joins them. */
+static void workq_stop(struct workq *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->stopping = true;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    for (unsigned i = 0; i < q->nworkers; i++)
+        pthread_join(q->workers[i], NULL);
+    q->nworkers = 0;
+}
+
+static bool is_read(const struct req *r)
+{
+    return strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -636,15 +686,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (r->route->fn(r) < 0 || !r->answered)
                 reply_error(r);
         } else if (parse_body(r) == 0) {
-            if (!(r->route->flags & R_SLOW)) {
+            if (r->route->flags & R_SLOW) {
+                if (workq_add(&slow, r))
+                    return MHD_YES;
+            } else if (is_read(r) || !workq_add(&writes, r)) {
+                /* A read, or a write whose queue is full: on this thread. */
                 call_handler(r);
                 if (r->park_want) {
                     park_add(r, true);
                     return MHD_YES;
                 }
-            } else if (slow_enqueue(r)) {
-                return MHD_YES;
             } else {
+                return MHD_YES;
+            }
+            if (!r->answered) {
                 req_set_header(r, "Retry-After", "1");
                 reply_fail(r, 503, "The server is busy authenticating others; retry in a second.");
             }
@@ -882,17 +937,11 @@ int http_start(const struct http_opts *o)
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
-    slow.stopping = false;
-    slow.nworkers = o->slow_workers ? o->slow_workers : 2;
-    if (slow.nworkers > 16)
-        slow.nworkers = 16;
-    for (unsigned i = 0; i < slow.nworkers; i++)
-        if (pthread_create(&slow.workers[i], NULL, slow_worker, NULL) != 0) {
-            log_error(NULL, "Cannot start the authentication workers.");
-            slow.nworkers = i;
-            http_stop();
-            return -1;
-        }
+    if (workq_start(&slow, o->slow_workers ? o->slow_workers : 2) < 0 ||
+        workq_start(&writes, o->write_workers ? o->write_workers : 2) < 0) {
+        http_stop();
+        return -1;
+    }
     park.stopping = false;
     park.running = pthread_create(&park.thread, NULL, park_main, NULL) == 0;
     if (!park.running)
@@ -915,13 +964,8 @@ int http_start(const struct http_opts *o)
 
 void http_stop(void)
 {
-    pthread_mutex_lock(&slow.lock);
-    slow.stopping = true;
-    pthread_cond_broadcast(&slow.cond);
-    pthread_mutex_unlock(&slow.lock);
-    for (unsigned i = 0; i < slow.nworkers; i++)
-        pthread_join(slow.workers[i], NULL);
-    slow.nworkers = 0;
+    workq_stop(&slow);
+    workq_stop(&writes);
     pthread_mutex_lock(&park.lock);
     bool parker = park.running;
     park.stopping = true;

@@ -25,6 +25,10 @@ void store_close(void);
 int store_begin(struct ctx *c);
 int store_commit(struct ctx *c);
 void store_rollback(void);
+/* Copies what the write-ahead log holds into the database without waiting for readers or
+ * the writer (a passive checkpoint); the conductor calls it every second, so that no
+ * request's commit pays for it. Returns the pages copied, or -1. */
+int store_checkpoint(struct ctx *c);
 /* True while the calling thread is inside store_begin/commit. */
 bool store_in_tx(void);
 
