@@ -233,11 +233,6 @@ static bool domain_state_ok(const char *s)
     return false;
 }
 
-static bool uuid_ok(const char *s)
-{
-    return s && id_is_uuid(s);
-}
-
 /* Checks the whole report before anything is written: a bad report changes nothing. */
 static int report_check(struct ctx *c, json_t *body)
 {
@@ -257,13 +252,13 @@ static int report_check(struct ctx *c, json_t *body)
         const char *id = member_str(d, "id", 36, &bad);
         const char *st = member_str(d, "state", 16, &bad);
         member_text(d, "error", MESSAGE_MAX, &bad);
-        if (bad || !uuid_ok(id) || !domain_state_ok(st))
+        if (bad || !virt_id_ok(id) || !domain_state_ok(st))
             return ctx_fail(c, 400, "Domain %zu of the report has no valid id or state.", i);
     }
     json_array_foreach(insts, i, d)
     {
         bool bad = false;
-        if (!json_is_object(d) || !uuid_ok(member_str(d, "id", 36, &bad)) || bad)
+        if (!json_is_object(d) || !virt_id_ok(member_str(d, "id", 36, &bad)) || bad)
             return ctx_fail(c, 400, "Instance %zu of the report has no valid id.", i);
     }
     const char *keys[] = {"busy_cores", "rapl_w"};
@@ -428,16 +423,12 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
     bool done = strcmp(result, "done") == 0;
     int rc = 0;
     if (strcmp(kind, "console") == 0) {
-        /* The API request that asked waits for this row (agent_console_log). */
-        json_t *out = done ? json_pack("{s:s}", "console",
-                                       json_string_value(console) ? json_string_value(console) : "")
-                           : json_pack("{s:s}", "message", msg);
-        char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
-        json_decref(out);
-        rc = text ? sq_exec(c, "UPDATE agent_jobs SET result = ?, body = ? WHERE id = ?", "ssI",
-                            result, text, id)
-                  : ctx_fail(c, 500, "Out of memory.");
-        free(text);
+        /* The API request that asked waits for this row (agent_console_result), parked
+         * under the job's token: the outcome's text is the console, or why there is none. */
+        const char *text = !done ? msg : json_string_value(console) ? json_string_value(console) : "";
+        rc = sq_exec(c, "UPDATE agent_jobs SET result = ?, body = ? WHERE id = ?", "ssI", result,
+                     text, id);
+        str_copy(wake_token, json_string_value(json_object_get(job, "arg")), sizeof(wake_token));
     } else if (done) {
         bool gone = strcmp(kind, "destroy") == 0, moved = strcmp(kind, "migrate") == 0;
         rc = sq_exec(c, "DELETE FROM agent_jobs WHERE id = ?", "I", id);
@@ -464,14 +455,9 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
                          "job_at = excluded.job_at",
                          "sssII", host, inst, state, clock_now_s(), clock_now_s());
     } else {
-        char *text = NULL;
-        json_t *out = json_pack("{s:s}", "message", msg);
-        text = out ? json_dumps(out, JSON_COMPACT) : NULL;
-        json_decref(out);
-        rc = text ? sq_exec(c, "UPDATE agent_jobs SET result = 'failed', body = ? WHERE id = ?",
-                            "sI", text, id)
-                  : ctx_fail(c, 500, "Out of memory.");
-        free(text);
+        /* Kept, with its message as the body, until the conductor has seen it (ag_state). */
+        rc = sq_exec(c, "UPDATE agent_jobs SET result = 'failed', body = ? WHERE id = ?", "sI",
+                     msg, id);
         /* What waited for it will not run: a migration without its target prepared. */
         if (rc >= 0)
             rc = sq_exec(c, "DELETE FROM agent_jobs WHERE after_id = ?", "I", id);
@@ -492,7 +478,7 @@ int agent_job_finish(struct ctx *c, const char *host, int64_t id, json_t *body)
 
 int agent_image_path(struct ctx *c, const char *host, const char *image_id, char *out, size_t size)
 {
-    if (!uuid_ok(image_id))
+    if (!virt_id_ok(image_id))
         return ctx_fail(c, 404, "Image %.64s could not be found.", image_id);
     /* Only images that an open job of this host names: a host credential reads no more. */
     int64_t named = 0;
@@ -553,12 +539,18 @@ out:
     return rc;
 }
 
-static int ag_spawn(struct ctx *c, const struct virt_instance *vi)
+/* A job that carries the instance's whole spec, for the host that is to run it. */
+static int enqueue_spec(struct ctx *c, const struct virt_instance *vi, const char *kind)
 {
     json_t *spec = instance_spec(c, vi->id, vi->host);
     if (!spec)
         return -1;
-    return enqueue(c, vi->host, vi->id, "spawn", "", json_pack("{s:o}", "instance", spec), 0);
+    return enqueue(c, vi->host, vi->id, kind, "", json_pack("{s:o}", "instance", spec), 0);
+}
+
+static int ag_spawn(struct ctx *c, const struct virt_instance *vi)
+{
+    return enqueue_spec(c, vi, "spawn");
 }
 
 static int ag_destroy(struct ctx *c, const char *host, const char *id)
@@ -596,53 +588,36 @@ static enum virt_state state_of(const char *s)
     return VIRT_ERROR;
 }
 
+/* One query for what the conductor polls at every tick: jobs still open for the domain,
+ * the last failure not yet superseded, and what the agent reported. */
 static int ag_state(struct ctx *c, const char *host, const char *id, enum virt_state *out,
                     char *err, size_t errlen)
 {
-    int64_t open = 0;
-    if (sq_scalar(c, &open, 0,
-                  "SELECT COUNT(*) FROM agent_jobs WHERE host = ? AND instance_id = ? AND "
-                  "result IS NULL AND kind <> 'console'",
-                  "ss", host, id) < 0)
+    json_t *row = sq_one(
+        c,
+        "SELECT (SELECT COUNT(*) FROM agent_jobs WHERE host = ? AND instance_id = ? AND "
+        "result IS NULL AND kind <> 'console') AS open, "
+        "(SELECT body FROM agent_jobs WHERE host = ? AND instance_id = ? AND result = 'failed' "
+        "AND kind NOT IN ('destroy', 'console') ORDER BY id DESC LIMIT 1) AS failure, "
+        "d.state, d.error FROM (SELECT 1) LEFT JOIN agent_domains d ON d.host = ? AND "
+        "d.instance_id = ?",
+        "ssssss", host, id, host, id, host, id);
+    if (!row)
         return -1;
-    if (open) {
+    const char *failure = json_string_value(json_object_get(row, "failure"));
+    const char *state = json_string_value(json_object_get(row, "state"));
+    const char *why = failure;
+    if (json_integer_value(json_object_get(row, "open")))
         *out = VIRT_BUILDING; /* work under way: not yet an answer */
-        return 0;
-    }
-    json_t *failed = sq_one(c,
-                            "SELECT kind, body FROM agent_jobs WHERE host = ? AND "
-                            "instance_id = ? AND result = 'failed' AND kind NOT IN ('destroy', "
-                            "'console') ORDER BY id DESC LIMIT 1",
-                            "ss", host, id);
-    if (failed) {
-        json_t *b = json_loads(json_string_value(json_object_get(failed, "body")), 0, NULL);
-        if (err)
-            snprintf(err, errlen, "%s",
-                     json_string_value(json_object_get(b, "message"))
-                         ? json_string_value(json_object_get(b, "message"))
-                         : "The job failed on the host.");
-        json_decref(b);
-        json_decref(failed);
+    else if (failure)
         *out = VIRT_ERROR;
-        return 0;
-    }
-    if (c->status)
-        return -1;
-    json_t *dom = sq_one(c,
-                         "SELECT state, error FROM agent_domains WHERE host = ? AND "
-                         "instance_id = ?",
-                         "ss", host, id);
-    if (!dom) {
-        if (c->status)
-            return -1;
+    else if (!state)
         *out = VIRT_GONE;
-        return 0;
-    }
-    *out = state_of(json_string_value(json_object_get(dom, "state")));
-    const char *e = json_string_value(json_object_get(dom, "error"));
+    else if ((*out = state_of(state)) == VIRT_ERROR)
+        why = json_string_value(json_object_get(row, "error"));
     if (*out == VIRT_ERROR && err)
-        snprintf(err, errlen, "%s", e && *e ? e : "The domain failed on its host.");
-    json_decref(dom);
+        snprintf(err, errlen, "%s", why && *why ? why : "The domain failed on its host.");
+    json_decref(row);
     return 0;
 }
 
@@ -684,15 +659,12 @@ int agent_console_result(struct ctx *c, const char *token, bool give_up, char **
     const char *result = json_string_value(json_object_get(row, "result"));
     int rc = 1;
     if (result) {
-        json_t *b = json_loads(json_string_value(json_object_get(row, "body")), 0, NULL);
-        const char *t = json_string_value(json_object_get(b, "console"));
-        const char *m = json_string_value(json_object_get(b, "message"));
+        const char *text = json_string_value(json_object_get(row, "body"));
         if (strcmp(result, "done") == 0)
-            rc = (*text_out = strdup(t ? t : "")) ? 0 : ctx_fail(c, 500, "Out of memory.");
+            rc = (*text_out = strdup(text ? text : "")) ? 0 : ctx_fail(c, 500, "Out of memory.");
         else
             rc = ctx_fail(c, 500, "The host could not read the console: %s",
-                          m ? m : "unknown error.");
-        json_decref(b);
+                          text ? text : "unknown error.");
     } else if (give_up) {
         rc = ctx_fail(c, 504, "The agent of host '%s' did not send the console in time.",
                       json_string_value(json_object_get(row, "host")));
@@ -707,11 +679,7 @@ int agent_console_result(struct ctx *c, const char *token, bool give_up, char **
 
 static int ag_migrate_prepare(struct ctx *c, const struct virt_instance *vi)
 {
-    json_t *spec = instance_spec(c, vi->id, vi->host);
-    if (!spec)
-        return -1;
-    return enqueue(c, vi->host, vi->id, "migrate_prepare", "", json_pack("{s:o}", "instance", spec),
-                   0);
+    return enqueue_spec(c, vi, "migrate_prepare");
 }
 
 static int ag_migrate(struct ctx *c, const char *host, const char *id, const char *dst_host,

@@ -287,6 +287,69 @@ static void migrate_waits_for_its_target_and_falls_with_it(void **state)
     json_decref(reg);
 }
 
+static char notified[8][64];
+static int nnotified;
+
+static void record_notify(const char *key)
+{
+    if (nnotified < 8)
+        snprintf(notified[nnotified++], sizeof(notified[0]), "%s", key);
+}
+
+static bool was_notified(const char *key)
+{
+    for (int i = 0; i < nnotified; i++)
+        if (strcmp(notified[i], key) == 0)
+            return true;
+    return false;
+}
+
+/* A console request wakes the host's poll; the agent's answer wakes the parked request
+ * under its token, and carries the text (or why there is none) back. */
+static void console_is_a_job_that_wakes_its_waiter(void **state)
+{
+    (void)state;
+    struct ctx c = {.rid = "test"};
+    json_t *reg = registration("boot-1");
+    assert_int_equal(agent_register(&c, "hv1", reg), 0);
+    add_instance("hv1", "");
+    nnotified = 0;
+    agent_set_notify(record_notify);
+    char token[UUID_LEN + 1], *text = NULL;
+    assert_int_equal(agent_console_request(&c, "hv1", VM, token), 0);
+    assert_true(was_notified("hv1"));
+    assert_int_equal(agent_console_result(&c, token, false, &text), 1); /* waiting */
+    json_t *jobs = agent_jobs_take(&c, "hv1");
+    int64_t id = only_job(jobs, "console");
+    json_decref(jobs);
+    json_t *done = json_pack("{s:s,s:s}", "result", "done", "console", "login: \n");
+    assert_int_equal(agent_job_finish(&c, "hv1", id, done), 0);
+    assert_true(was_notified(token));
+    assert_int_equal(agent_console_result(&c, token, false, &text), 0);
+    assert_string_equal(text, "login: \n");
+    free(text);
+    /* Read once: the row is gone. A request nobody answers gives up with 504. */
+    assert_int_equal(agent_console_result(&c, token, false, &text), -1);
+    ctx_clear(&c);
+    assert_int_equal(agent_console_request(&c, "hv1", VM, token), 0);
+    assert_int_equal(agent_console_result(&c, token, true, &text), -1);
+    assert_int_equal(c.status, 504);
+    ctx_clear(&c);
+    /* A failed read says why. */
+    assert_int_equal(agent_console_request(&c, "hv1", VM, token), 0);
+    jobs = agent_jobs_take(&c, "hv1");
+    id = only_job(jobs, "console");
+    json_decref(jobs);
+    json_t *failed = json_pack("{s:s,s:s}", "result", "failed", "message", "No such log.");
+    assert_int_equal(agent_job_finish(&c, "hv1", id, failed), 0);
+    assert_int_equal(agent_console_result(&c, token, false, &text), -1);
+    assert_non_null(strstr(c.msg, "No such log."));
+    agent_set_notify(NULL);
+    json_decref(done);
+    json_decref(failed);
+    json_decref(reg);
+}
+
 /* A few conductor passes, as far apart as its steps are due (50 ms). */
 static void run_conductor(struct ctx *c)
 {
@@ -378,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(migrate_waits_for_its_target_and_falls_with_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(conductor_live_migration, setup, teardown),
+        cmocka_unit_test_setup_teardown(console_is_a_job_that_wakes_its_waiter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
