@@ -74,20 +74,26 @@ static int wait_more(struct ctx *c, const struct task_row *t)
     return set_step(c, t->id, "wait", opts.tick_ms);
 }
 
-/* Ends a task in a transaction with its outcome. The task row must still exist:
- * when a delete superseded it meanwhile, nothing is written. */
-
-
-static int finish_instance(struct ctx *c, struct task_row *t, const char *vm_state,
-                           int power_state, const char *fault)
+/* Begins the transaction that ends task t by deleting its row. The row must still be
+ * there: when a delete superseded the task meanwhile, nothing is written. 1: go on and
+ * commit; 0: superseded (rolled back); -1: failed. */
+static int finish_begin(struct ctx *c, const struct task_row *t)
 {
     if (store_begin(c) < 0)
         return -1;
     int n = sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id);
-    if (n <= 0) {
+    if (n <= 0)
         store_rollback();
-        return n;
-    }
+    return n < 0 ? -1 : n > 0;
+}
+
+/* Ends a task in a transaction with its outcome. */
+static int finish_instance(struct ctx *c, struct task_row *t, const char *vm_state,
+                           int power_state, const char *fault)
+{
+    int go = finish_begin(c, t);
+    if (go <= 0)
+        return go;
     int64_t now = clock_now_s();
     if (sq_exec(c, "UPDATE instances SET vm_state = ?, power_state = ?, task_state = NULL, "
                    "fault_code = ?, fault_message = ?, updated_at = ?, launched_at = "
@@ -102,13 +108,9 @@ static int finish_instance(struct ctx *c, struct task_row *t, const char *vm_sta
 
 static int finish_delete(struct ctx *c, struct task_row *t)
 {
-    if (store_begin(c) < 0)
-        return -1;
-    int n = sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id);
-    if (n <= 0) {
-        store_rollback();
-        return n;
-    }
+    int go = finish_begin(c, t);
+    if (go <= 0)
+        return go;
     if (net_ports_delete_for_instance(c, t->instance_id) < 0)
         goto fail;
     if (t->host && *t->host &&
@@ -211,13 +213,9 @@ static int finish_migrate(struct ctx *c, struct task_row *t, const char *fault)
 {
     const char *target = t->arg;
     int64_t now = clock_now_s();
-    if (store_begin(c) < 0)
-        return -1;
-    int n = sq_exec(c, "DELETE FROM tasks WHERE id = ?", "I", t->id);
-    if (n <= 0) {
-        store_rollback();
-        return n;
-    }
+    int go = finish_begin(c, t);
+    if (go <= 0)
+        return go;
     const struct virt_instance *vi = &t->vi;
     if (!fault) {
         if (sq_exec(c,
