@@ -18,14 +18,7 @@
 #define HEARTH_DEV_CONFIG "etc/hearth/dev.ini"
 #endif
 
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
-            print_error("%s = %.9g, expected %.9g (tolerance %g)\n", #a, a_, b_, (double)(tol));   \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
+#include "assert_near.h"
 
 /* The presets sit beside dev.ini, whose path meson compiles in. */
 static void preset_path(const char *file, char *out, size_t size)

@@ -18,14 +18,7 @@
 
 #include "drivers/rapl.h"
 
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
-            print_error("%s = %.9g, expected %.9g (tolerance %g)\n", #a, a_, b_, (double)(tol));   \
-            fail();                                                                                \
-        }                                                                                          \
-    } while (0)
+#include "assert_near.h"
 
 #define INTEL_RANGE_UJ 262143328850ULL /* max_energy_range_uj of an Intel package */
 #define J 1000000ULL                   /* uJ per J */
